@@ -1,0 +1,39 @@
+"""The request's story: authenticate, route, ask for usage, call the provider."""
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .plugins.interface import Plugin, RequestContext
+
+
+async def _call_provider(context: RequestContext) -> None:
+    await context.route.provider.handle(context, None)
+
+
+class Pipeline:
+    """Runs each plugin in order; each awaits the next, and the routed provider comes last."""
+
+    def __init__(self, plugins: list[Plugin]):
+        self.plugins = plugins
+        chain = _call_provider
+        for plugin in reversed(plugins):
+            chain = _bind(plugin, chain)
+        self._chain = chain
+
+    async def initialize(self):
+        for plugin in self.plugins:
+            await plugin.initialize()
+
+    async def run(self, context: RequestContext) -> None:
+        await self._chain(context)
+
+
+def _bind(plugin, next):
+    async def step(context):
+        await plugin.handle(context, next)
+
+    return step
+
+
+def pipeline_from_settings() -> Pipeline:
+    return Pipeline([import_string(path)() for path in settings.PRISM_PIPELINE])

@@ -1,0 +1,93 @@
+"""The plugin interface: a request context, and plugins that each do their part and hand it on."""
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tenants.selectors import KeyInfo
+
+
+@dataclass
+class ProviderResponse:
+    """What an upstream answered, ready to relay: a whole body, or a stream of SSE bytes."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+
+
+@dataclass
+class Route:
+    provider_name: str
+    provider: "Plugin"
+    upstream_model: str
+
+
+@dataclass
+class RequestContext:
+    """One chat completion request on its way through the pipeline.
+
+    `body` holds the client's JSON bytes, forwarded untouched unless a plugin changes
+    `request_data` and clears it; `response` holds what the provider answered.
+    """
+
+    request_data: dict
+    body: bytes | None = None
+    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
+    api_key: KeyInfo | None = None
+    route: Route | None = None
+    response: ProviderResponse | None = None
+    response_data: dict | None = None
+    usage: dict | None = None
+    error: Exception | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.perf_counter)
+    first_byte_at: float | None = None
+    requested_model: str = ""
+
+    def __post_init__(self):
+        self.requested_model = self.requested_model or str(self.request_data.get("model", ""))
+
+    @property
+    def tenant_id(self) -> int | None:
+        return self.api_key.tenant_id if self.api_key else None
+
+    @property
+    def model(self) -> str:
+        return self.request_data["model"]
+
+    @property
+    def stream(self) -> bool:
+        return self.request_data.get("stream") is True
+
+    def body_bytes(self) -> bytes:
+        if self.body is None:
+            try:
+                self.body = orjson.dumps(self.request_data)
+            except orjson.JSONEncodeError:  # integers beyond 64 bits, which only the json module writes
+                self.body = json.dumps(self.request_data, ensure_ascii=False).encode()
+        return self.body
+
+    def request_data_update(self, **changes):
+        """Change the request sent upstream; the body is then re-encoded from `request_data`."""
+        self.request_data = {**self.request_data, **changes}
+        self.body = None
+
+
+Next = Callable[[RequestContext], Awaitable[None]] | None
+
+
+class Plugin:
+    """A step of the pipeline: do one thing to the context, then await `next(context)`."""
+
+    async def initialize(self) -> None:
+        """Prepare what the plugin needs (clients, configuration) once per process."""
+
+    async def handle(self, context: RequestContext, next: Next) -> None:
+        raise NotImplementedError("subclasses of Plugin must provide a handle() method")

@@ -1,0 +1,69 @@
+"""The model router: picks the provider (and upstream model name) for the requested model."""
+
+from dataclasses import dataclass
+
+import yaml
+from django.conf import settings
+
+from gateway.errors import ModelNotFound
+from providers.registry import provider_get
+from tenants.directory import directory
+from tenants.selectors import RouteRule
+
+from ..interface import Plugin, Route
+
+
+@dataclass(frozen=True)
+class Target:
+    provider: str
+    upstream_model: str
+
+
+def prefix_map_load(path=None) -> dict[str, str]:
+    with open(path or settings.PRISM_ROUTER_CONFIG) as config:
+        return dict((yaml.safe_load(config) or {}).get("prefix_map") or {})
+
+
+def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[str, str]) -> Target | None:
+    """A tenant's rules beat global rules, which beat config.yml; then the longest prefix, then priority."""
+    candidates = [
+        ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority), rule.provider, rule.upstream_model)
+        for rule in rules
+        if model.startswith(rule.model_prefix)
+    ]
+    candidates += [((0, len(prefix), 0), provider, "") for prefix, provider in prefix_map.items() if model.startswith(prefix)]
+    if not candidates:
+        return None
+    _, provider, upstream_model = max(candidates, key=lambda candidate: candidate[0])
+    return Target(provider=provider, upstream_model=upstream_model or model)
+
+
+def model_not_found(model: str) -> ModelNotFound:
+    return ModelNotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model")
+
+
+class ModelRouter(Plugin):
+    def __init__(self):
+        self.prefix_map = None
+
+    async def initialize(self):
+        self.prefix_map = prefix_map_load()
+
+    async def target(self, context) -> Target | None:
+        """Where the context's model goes for its key, or None if the key may not use it."""
+        if self.prefix_map is None:
+            await self.initialize()
+        model = context.model
+        if context.api_key is not None and not context.api_key.allows(model):
+            return None
+        rules = await directory.route_rules(context.tenant_id) if context.api_key else ()
+        return route_resolve(model, rules=rules, prefix_map=self.prefix_map)
+
+    async def handle(self, context, next):
+        target = await self.target(context)
+        if target is None:
+            raise model_not_found(context.model)
+        context.route = Route(target.provider, await provider_get(target.provider), target.upstream_model)
+        if target.upstream_model != context.model:
+            context.request_data_update(model=target.upstream_model)
+        await next(context)

@@ -1,0 +1,105 @@
+"""Relaying an upstream's server-sent events to the client: event by event, as they arrive, counting usage."""
+
+import asyncio
+import time
+
+import orjson
+
+from .errors import GatewayError, UpstreamError
+
+DONE = b"data: [DONE]"
+USAGE_NULL = b',"usage":null'
+EVENT_END = b"\n\n"
+
+
+class SSERelay:
+    """Cuts the byte stream into whole events, keeps the usage chunk's numbers, and can hide usage.
+
+    With `hide_usage` (Prism asked for usage, the client did not), the final usage chunk and the
+    `"usage":null` of the other chunks are removed, so the client sees what OpenAI would have sent.
+    """
+
+    def __init__(self, *, hide_usage: bool):
+        self.hide_usage = hide_usage
+        self.usage = None
+        self.model = None
+        self.done = False
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Return the whole events completed by `chunk`, ready to send."""
+        data = self._buffer + chunk
+        end = data.rfind(EVENT_END)
+        if end < 0:
+            self._buffer = data
+            return b""
+        events, self._buffer = data[: end + 2], data[end + 2 :]
+        if self.hide_usage:
+            events = events.replace(USAGE_NULL, b"")
+        if DONE in events:
+            self.done = True
+        if b'"usage"' not in events:
+            return events
+        return b"".join(self._event(event) for event in events.split(EVENT_END)[:-1])
+
+    def _event(self, event: bytes) -> bytes:
+        if b'"usage"' not in event or not event.startswith(b"data:"):
+            return event + EVENT_END
+        try:
+            data = orjson.loads(event[5:])
+        except orjson.JSONDecodeError:
+            return event + EVENT_END
+        if not isinstance(data, dict):
+            return event + EVENT_END
+        if data.get("usage"):
+            self.usage, self.model = data["usage"], data.get("model")
+        if not self.hide_usage:
+            return event + EVENT_END
+        if data.get("usage") and not data.get("choices"):
+            return b""
+        data.pop("usage", None)
+        return b"data: " + orjson.dumps(data) + EVENT_END
+
+
+def error_event(error: GatewayError) -> bytes:
+    return b"data: " + error.body() + EVENT_END
+
+
+async def stream_relay(context, send, receive) -> None:
+    """Send the provider's stream; on a client disconnect stop reading upstream at once."""
+    response = context.response
+    relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False))
+    relaying = asyncio.current_task()
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, relaying, context))
+    try:
+        async for chunk in response.stream:
+            events = relay.feed(chunk)
+            if events:
+                if context.first_byte_at is None:
+                    context.first_byte_at = time.perf_counter()
+                await send({"type": "http.response.body", "body": events, "more_body": True})
+        if not relay.done:
+            raise UpstreamError("The upstream provider ended the stream early.")
+    except GatewayError as error:
+        context.error = error
+        await send({"type": "http.response.body", "body": error_event(error), "more_body": True})
+    except asyncio.CancelledError:
+        if not context.metadata.get("client_gone"):
+            raise
+        relaying.uncancel()
+    finally:
+        watcher.cancel()
+        await response.stream.aclose()
+        context.usage = relay.usage or context.usage
+        context.metadata.setdefault("served_model", relay.model)
+    if not context.metadata.get("client_gone"):
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _cancel_on_disconnect(receive, task, context):
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            context.metadata["client_gone"] = True
+            task.cancel()
+            return

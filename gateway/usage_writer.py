@@ -1,0 +1,94 @@
+"""Usage records: built when a request ends, stored in batches off the response path, never dropped.
+
+Records wait in memory and are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner
+when a batch is full). A failed write keeps them for the next try; at exit the process writes
+what is left. Request ids are unique, so a batch written twice is still counted once.
+"""
+
+import asyncio
+import atexit
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+
+from tenants.services import usage_records_create
+
+logger = logging.getLogger(__name__)
+
+CLIENT_CLOSED_REQUEST = 499
+
+
+def usage_record(context) -> dict:
+    """The usage record of a finished request, from the context the pipeline filled."""
+    usage = context.usage or {}
+    response, error = context.response, context.error
+    status = response.status if response is not None else 500
+    error_type = ""
+    if context.metadata.get("client_gone"):
+        status, error_type = CLIENT_CLOSED_REQUEST, "client_disconnected"
+    elif error is not None:
+        status = status if response is not None and response.stream is not None else error.status_code
+        error_type = error.code or error.type
+    elif status != 200 and context.response_data:
+        error_type = str((context.response_data.get("error") or {}).get("type") or "")
+    served_model = context.metadata.get("served_model") or (context.response_data or {}).get("model")
+    now = time.perf_counter()
+    return {
+        "tenant_id": context.api_key.tenant_id,
+        "api_key_id": context.api_key.id,
+        "request_id": context.request_id,
+        "requested_model": context.requested_model[:100],
+        "served_model": str(served_model or (context.route.upstream_model if context.route else ""))[:100],
+        "provider": context.route.provider_name if context.route else "",
+        "prompt_tokens": usage.get("prompt_tokens") or 0,
+        "completion_tokens": usage.get("completion_tokens") or 0,
+        "total_tokens": usage.get("total_tokens") or 0,
+        "status_code": status,
+        "error_type": error_type[:50],
+        "is_stream": context.stream,
+        "latency_ms": round((now - context.started_at) * 1000),
+        "ttft_ms": round((context.first_byte_at - context.started_at) * 1000) if context.first_byte_at else None,
+        "created_at": timezone.now(),
+    }
+
+
+class UsageWriter:
+    def __init__(self):
+        self.pending: list[dict] = []
+        self._task = None
+        atexit.register(self.flush_sync)
+
+    def add(self, record: dict) -> None:
+        self.pending.append(record)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self):
+        while self.pending:
+            if len(self.pending) < settings.PRISM_USAGE_BATCH_SIZE:
+                await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL)
+            try:
+                await self.flush()
+            except DatabaseError:  # the database is away: keep the records and try again
+                logger.exception("Could not store %d usage records; retrying", len(self.pending))
+                await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL * 4)
+
+    async def flush(self):
+        """Store every waiting record; they leave the queue only once stored."""
+        while self.pending:
+            batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
+            await sync_to_async(usage_records_create)(records=batch)
+            stored = set(map(id, batch))  # by identity: another flush may have stored some already
+            self.pending = [record for record in self.pending if id(record) not in stored]
+
+    def flush_sync(self):
+        if self.pending:
+            usage_records_create(records=self.pending)
+            self.pending.clear()
+
+
+usage_writer = UsageWriter()

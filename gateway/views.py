@@ -1,0 +1,44 @@
+"""The OpenAI-compatible endpoints off the hot path: the model list."""
+
+from django.http import JsonResponse
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from providers.registry import provider_classes
+from tenants.selectors import route_rules_list
+
+from .errors import NotFound
+from .plugins.model_router import model_not_found, prefix_map_load, route_resolve
+
+# OpenAI's models carry a creation time; Prism's catalogue has none, so all share this one.
+CATALOGUE_CREATED = 1700000000
+
+
+def models_for_key(key_info) -> list[dict]:
+    """The models this key may use and the router can place, in OpenAI's format."""
+    rules, prefix_map = route_rules_list(tenant_id=key_info.tenant_id), prefix_map_load()
+    return [
+        {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": name}
+        for name, provider in provider_classes().items()
+        for model in provider.models
+        if key_info.allows(model) and route_resolve(model, rules=rules, prefix_map=prefix_map)
+    ]
+
+
+class ModelList(APIView):
+    def get(self, request):
+        return Response({"object": "list", "data": models_for_key(request.auth)})
+
+
+class ModelDetail(APIView):
+    def get(self, request, model):
+        for entry in models_for_key(request.auth):
+            if entry["id"] == model:
+                return Response(entry)
+        raise model_not_found(model)
+
+
+def not_found(request, *args, **kwargs):
+    """Unknown URLs answer in OpenAI's shape too, so clients can show the message."""
+    error = NotFound(f"Invalid URL ({request.method} {request.path}).")
+    return JsonResponse(error.as_dict(), status=error.status_code)

@@ -1,0 +1,27 @@
+"""ASGI entry point: the chat endpoint is served directly, everything else by Django."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prism_site.settings")
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
+
+from gateway.endpoint import ChatCompletionsEndpoint  # noqa: E402
+from gateway.lifespan import lifespan  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter(
+            [
+                path("v1/chat/completions", ChatCompletionsEndpoint()),
+                re_path(r"", ASGIStaticFilesHandler(django_application)),
+            ]
+        ),
+        "lifespan": lifespan,
+    }
+)

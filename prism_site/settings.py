@@ -1,0 +1,154 @@
+"""Prism's settings, read from the environment and an optional `.env` file."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+# Key hashes use their own pepper so that rotating SECRET_KEY keeps every Prism key valid.
+PRISM_KEY_PEPPER = env.str("PRISM_KEY_PEPPER", default="")
+if not DEBUG and not (SECRET_KEY and PRISM_KEY_PEPPER):
+    raise SystemExit(
+        "Prism refuses to start: set SECRET_KEY and PRISM_KEY_PEPPER in the environment "
+        "or .env (or DEBUG=1 for local development)."
+    )
+SECRET_KEY = SECRET_KEY or "prism-insecure-development-secret-key"
+PRISM_KEY_PEPPER = PRISM_KEY_PEPPER or "prism-insecure-development-pepper"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "tenants",
+    "gateway",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "prism_site.urls"
+ASGI_APPLICATION = "prism_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent readers while the usage writer writes; tests use a file so other processes can share it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CHANNEL_LAYERS = (
+    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_URL
+    else {}
+)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["gateway.authentication.PrismKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "gateway.errors.drf_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# Providers: names used by the router's config.yml and routing rules, mapped to their classes.
+PRISM_PROVIDERS = {
+    "openai_provider": "providers.openai_provider.OpenAIProvider",
+    "mock_provider": "providers.mock_provider.MockProvider",
+}
+PRISM_ROUTER_CONFIG = env.path(
+    "PRISM_ROUTER_CONFIG", default=BASE_DIR / "gateway" / "plugins" / "model_router" / "config.yml"
+)
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+
+# The gateway's hot path.
+PRISM_MAX_BODY_BYTES = env.int("PRISM_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+PRISM_UPSTREAM_CONNECT_TIMEOUT = env.float("PRISM_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
+PRISM_UPSTREAM_TIMEOUT = env.float("PRISM_UPSTREAM_TIMEOUT", default=600.0)
+# How long a process trusts its cached keys and routes before it reads them again.
+PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
+# Usage records are written in batches this often, or sooner when this many are waiting.
+PRISM_USAGE_FLUSH_INTERVAL = env.float("PRISM_USAGE_FLUSH_INTERVAL", default=0.5)
+PRISM_USAGE_BATCH_SIZE = env.int("PRISM_USAGE_BATCH_SIZE", default=500)
+
+# The quickstart's demo key, kept in the local .env so re-running it prints the same key.
+PRISM_DEMO_KEY = env.str("PRISM_DEMO_KEY", default="")
+PRISM_DEMO_ADMIN_PASSWORD = env.str("PRISM_DEMO_ADMIN_PASSWORD", default="")
+
+# The plugins every chat completion runs through, in order; the routed provider comes last.
+PRISM_PIPELINE = [
+    "gateway.plugins.auth.AuthenticationPlugin",
+    "gateway.plugins.validation.RequestValidation",
+    "gateway.plugins.model_router.ModelRouter",
+    "gateway.plugins.stream_usage.StreamUsagePlugin",
+]

@@ -1,0 +1,28 @@
+"""Models `mock-*`: deterministic OpenAI-shaped answers made in-process, for the demo and for use without a key."""
+
+import time
+
+import orjson
+
+from gateway.plugins.interface import ProviderResponse
+
+from . import mock_answers
+from .base import Provider
+
+
+class MockProvider(Provider):
+    name = "mock_provider"
+    models = ("mock-1", "mock-2")
+
+    async def send(self, context):
+        request = context.request_data
+        kwargs = {"completion_id": f"chatcmpl-{context.request_id.removeprefix('req_')}", "created": int(time.time())}
+        if context.stream:
+            return ProviderResponse(200, stream=_sse(mock_answers.chunks(request, **kwargs)))
+        return ProviderResponse(200, body=orjson.dumps(mock_answers.completion(request, **kwargs)))
+
+
+async def _sse(chunks):
+    for chunk in chunks:
+        yield mock_answers.sse(chunk)
+    yield mock_answers.DONE

@@ -1,0 +1,133 @@
+"""An OpenAI-compatible HTTP server answering like `mock_provider`: the upstream for tests and benchmarks.
+
+Faults and delays are chosen per request by the model's name, since Prism forwards no client headers:
+  *-fault-429, *-fault-500, *-fault-503   that error, in OpenAI's shape (429 with Retry-After)
+  *-fault-garbage                         200 with a body that is not JSON
+  *-fault-cut                             a stream that stops half-way without [DONE]
+  *-delay-<ms>                            wait that long before each token
+Run it alone with `python -m providers.mock_upstream --port 9100 [--tokens 20] [--token-delay-ms 0]`.
+"""
+
+import argparse
+import asyncio
+import itertools
+import re
+import threading
+import time
+from collections import deque
+
+import orjson
+from aiohttp import web
+
+from . import mock_answers
+
+FAULT = re.compile(r"-fault-(\w+)")
+DELAY = re.compile(r"-delay-(\d+)")
+ERRORS = {
+    "429": ("Rate limit reached for requests.", "requests", "rate_limit_exceeded"),
+    "500": ("The server had an error while processing your request.", "server_error", None),
+    "503": ("The engine is currently overloaded, please try again later.", "server_error", None),
+}
+RATE_LIMIT_HEADERS = {
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-reset-requests": "6ms",
+}
+
+
+class MockUpstream:
+    def __init__(self, *, tokens: int | None = None, token_delay: float = 0.0):
+        self.tokens = tokens
+        self.token_delay = token_delay
+        self.received = deque(maxlen=10_000)  # (headers, body bytes) of each chat request
+        self._ids = itertools.count()
+        self.app = web.Application()
+        self.app.router.add_post("/v1/chat/completions", self.chat_completions)
+        self.app.router.add_get("/v1/models", self.models)
+
+    async def models(self, request):
+        return web.json_response({"object": "list", "data": []})
+
+    async def chat_completions(self, request):
+        body = await request.read()
+        self.received.append((dict(request.headers), body))
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return _error(401, "You didn't provide an API key.", "invalid_request_error", None)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
+        model = data.get("model", "")
+        fault = FAULT.search(model)
+        fault = fault.group(1) if fault else None
+        if fault in ERRORS:
+            headers = {"Retry-After": "1", **RATE_LIMIT_HEADERS} if fault == "429" else {}
+            return _error(int(fault), *ERRORS[fault], headers=headers)
+        if fault == "garbage":
+            return web.Response(body=b"<html>Bad gateway</html>", content_type="application/json")
+        delay = DELAY.search(model)
+        delay = int(delay.group(1)) / 1000 if delay else self.token_delay
+        headers = {"x-request-id": f"req_mock_{next(self._ids)}", **RATE_LIMIT_HEADERS}
+        kwargs = {"completion_id": f"chatcmpl-mock{next(self._ids)}", "created": int(time.time()), "length": self.tokens}
+        if not data.get("stream"):
+            answer = mock_answers.completion(data, **kwargs)
+            if delay:
+                await asyncio.sleep(delay * answer["usage"]["completion_tokens"])
+            return web.Response(body=orjson.dumps(answer), content_type="application/json", headers=headers)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **headers})
+        await response.prepare(request)
+        chunks = list(mock_answers.chunks(data, **kwargs))
+        if fault == "cut":
+            chunks = chunks[: len(chunks) // 2]
+        for chunk in chunks:
+            if delay and chunk["choices"] and "content" in chunk["choices"][0]["delta"]:
+                await asyncio.sleep(delay)
+            await response.write(mock_answers.sse(chunk))
+        if fault == "cut":
+            request.transport.close()
+            return response
+        await response.write(mock_answers.DONE)
+        await response.write_eof()
+        return response
+
+    def start_in_thread(self, host="127.0.0.1", port=0) -> str:
+        """Serve on a background thread's event loop and return the base URL (`.../v1`)."""
+        started = threading.Event()
+
+        async def serve():
+            self._runner = web.AppRunner(self.app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, host, port)
+            await site.start()
+            self.port = self._runner.addresses[0][1]
+            started.set()
+
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(serve(), self._loop)
+        started.wait(10)
+        return f"http://{host}:{self.port}/v1"
+
+    def stop(self):
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def _error(status, message, type_, code, headers=None):
+    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--tokens", type=int, help="words per answer (default: a short echo)")
+    parser.add_argument("--token-delay-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    upstream = MockUpstream(tokens=args.tokens, token_delay=args.token_delay_ms / 1000)
+    web.run_app(upstream.app, host=args.host, port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

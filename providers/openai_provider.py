@@ -1,0 +1,100 @@
+"""OpenAI, or any server speaking its API: the client's JSON goes out as bytes and the answer comes back as bytes."""
+
+import asyncio
+
+import aiohttp
+from django.conf import settings
+
+from gateway.errors import GatewayTimeout, ServiceUnavailable, UpstreamError
+from gateway.plugins.interface import ProviderResponse
+
+from .base import Provider
+
+# Upstream headers worth passing on to the client.
+RELAYED_HEADERS = frozenset(
+    [b"x-request-id", b"openai-processing-ms", b"openai-version", b"retry-after", b"retry-after-ms"]
+)
+
+
+class OpenAIProvider(Provider):
+    name = "openai_provider"
+    models = (
+        "gpt-4-turbo-preview",
+        "gpt-4-0125-preview",
+        "gpt-4-1106-preview",
+        "gpt-4",
+        "gpt-4-32k",
+        "gpt-3.5-turbo",
+        "gpt-3.5-turbo-0125",
+        "gpt-3.5-turbo-16k",
+    )
+
+    def __init__(self):
+        self._session = None
+
+    async def initialize(self):
+        self.url = settings.OPENAI_BASE_URL.rstrip("/") + "/chat/completions"
+        self.api_key = settings.OPENAI_API_KEY
+        self.headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+        self.timeout = aiohttp.ClientTimeout(
+            total=settings.PRISM_UPSTREAM_TIMEOUT, sock_connect=settings.PRISM_UPSTREAM_CONNECT_TIMEOUT
+        )
+
+    def session(self) -> aiohttp.ClientSession:
+        """The process's pooled client; a new one only if the event loop changed (as between tests)."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._session._loop is not loop:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, auto_decompress=True, skip_auto_headers=["User-Agent"]
+            )
+        return self._session
+
+    async def close(self):
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def send(self, context):
+        if not self.api_key:
+            raise ServiceUnavailable("The OpenAI provider is not configured: set OPENAI_API_KEY.")
+        try:
+            response = await self.session().post(self.url, data=context.body_bytes(), headers=self.headers)
+        except asyncio.TimeoutError:
+            raise GatewayTimeout() from None
+        except aiohttp.ClientError:
+            raise ServiceUnavailable("The upstream provider could not be reached.") from None
+        headers = [(name, value) for name, value in response.raw_headers if _relayed(name)]
+        if context.stream and response.status == 200:
+            return ProviderResponse(response.status, headers, stream=_stream(response))
+        try:
+            body = await response.read()
+        except asyncio.TimeoutError:
+            raise GatewayTimeout() from None
+        except aiohttp.ClientError:
+            raise UpstreamError("The upstream provider closed the connection mid-answer.") from None
+        finally:
+            response.release()
+        return ProviderResponse(response.status, headers, body=body)
+
+
+def _relayed(header: bytes) -> bool:
+    header = header.lower()
+    return header in RELAYED_HEADERS or header.startswith(b"x-ratelimit-")
+
+
+async def _stream(response: aiohttp.ClientResponse):
+    """Yield the upstream's bytes as they arrive; close the connection if the client stops reading."""
+    finished = False
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+        finished = True
+    except asyncio.TimeoutError:
+        raise GatewayTimeout() from None
+    except aiohttp.ClientError:
+        raise UpstreamError("The upstream provider cut the stream.") from None
+    finally:
+        if finished:
+            response.release()
+        else:
+            response.close()

@@ -1,0 +1,112 @@
+"""Who may call Prism (tenants and their keys), where models go, and what was used."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True, help_text="An inactive tenant's keys all stop working.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A Prism API key; only its public prefix and a keyed hash of the whole key are stored."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=32, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    allowed_models = models.TextField(
+        blank=True,
+        help_text="Comma-separated model names this key may use (a trailing * matches a prefix). "
+        "Empty: every model.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.prefix} ({self.label})" if self.label else self.prefix
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+def provider_choices():
+    return [(name, name) for name in settings.PRISM_PROVIDERS]
+
+
+class RoutingRule(models.Model):
+    """Sends models whose name starts with `model_prefix` to a provider, for one tenant or all."""
+
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        help_text="Empty: the rule applies to every tenant.",
+    )
+    model_prefix = models.CharField(max_length=100)
+    provider = models.CharField(max_length=50, choices=provider_choices)
+    upstream_model = models.CharField(
+        max_length=100, blank=True, help_text="Send this model name upstream instead of the requested one."
+    )
+    priority = models.IntegerField(default=0, help_text="Among rules with the same prefix, the highest wins.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["tenant__name", "model_prefix", "-priority"]
+
+    def __str__(self):
+        target = f"{self.provider}:{self.upstream_model}" if self.upstream_model else self.provider
+        return f"{self.model_prefix}* → {target}"
+
+
+class UsageRecord(models.Model):
+    """One request through the gateway, with the upstream's own token counts."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="usage_records")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="usage_records")
+    request_id = models.CharField(max_length=64, unique=True)
+    requested_model = models.CharField(max_length=100)
+    served_model = models.CharField(max_length=100, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField()
+    error_type = models.CharField(max_length=50, blank=True)
+    is_stream = models.BooleanField(default=False)
+    latency_ms = models.PositiveIntegerField()
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Time to first token, for streams.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "created_at"]),
+            models.Index(fields=["api_key", "created_at"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self):
+        return self.request_id

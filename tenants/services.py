@@ -1,0 +1,60 @@
+"""Writes: creating tenants, issuing and revoking keys, storing usage."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from .keys import NewKey, key_generate, key_hash, key_prefix
+from .models import ApiKey, Tenant, UsageRecord
+
+
+def tenant_create(*, name: str) -> tuple[Tenant, bool]:
+    """Return the tenant called `name`, creating it if needed (safe to repeat)."""
+    return Tenant.objects.get_or_create(name=name)
+
+
+def key_save_new(api_key: ApiKey, *, raw: str | None = None) -> str:
+    """Give an unsaved key its prefix and hash, save it, and return the raw key, which is never stored.
+
+    `raw` registers a key made elsewhere (the quickstart keeps its demo key in .env).
+    """
+    new = NewKey(prefix=key_prefix(raw), raw=raw) if raw else key_generate()
+    if new.prefix is None:
+        raise ValueError("not a Prism key")
+    api_key.prefix = new.prefix
+    api_key.key_hash = key_hash(new.raw)
+    api_key.save()
+    return new.raw
+
+
+def key_issue(
+    *,
+    tenant: Tenant,
+    label: str = "",
+    expires_at: datetime | None = None,
+    allowed_models: list[str] = (),
+    raw: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue a key for `tenant` and return it with the raw key."""
+    api_key = ApiKey(tenant=tenant, label=label, expires_at=expires_at, allowed_models=",".join(allowed_models))
+    return api_key, key_save_new(api_key, raw=raw)
+
+
+def key_revoke(*, prefix: str) -> ApiKey:
+    api_key = ApiKey.objects.get(prefix=prefix)
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def usage_records_create(*, records: list[dict]) -> None:
+    """Store a batch of usage records; a record already stored (same request id) is not counted twice."""
+    if not records:
+        return
+    UsageRecord.objects.bulk_create([UsageRecord(**record) for record in records], ignore_conflicts=True)
+    last_used = {}
+    for record in sorted(records, key=lambda record: record["created_at"]):
+        last_used[record["api_key_id"]] = record["created_at"]
+    for api_key_id, when in last_used.items():
+        ApiKey.objects.filter(id=api_key_id).update(last_used_at=when)

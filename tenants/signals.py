@@ -1,0 +1,14 @@
+"""Drop this process's cached keys and routes whenever staff change them."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .directory import directory
+from .models import ApiKey, RoutingRule, Tenant
+
+
+@receiver([post_save, post_delete], sender=Tenant)
+@receiver([post_save, post_delete], sender=ApiKey)
+@receiver([post_save, post_delete], sender=RoutingRule)
+def directory_clear(**kwargs):
+    directory.clear()
