@@ -11,6 +11,7 @@ Run it alone with `python -m providers.mock_upstream --port 9100 [--tokens 20] [
 import argparse
 import asyncio
 import itertools
+import json
 import re
 import threading
 import time
@@ -54,8 +55,8 @@ class MockUpstream:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return _error(401, "You didn't provide an API key.", "invalid_request_error", None)
         try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            data = json.loads(body)
+        except ValueError:
             return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
         model = data.get("model", "")
         fault = FAULT.search(model)

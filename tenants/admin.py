@@ -57,7 +57,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
     """Read-only: usage is written by the gateway alone."""
 
     list_display = [
-        "created_at", "tenant", "api_key", "requested_model", "served_model", "status_code",
+        "created_at", "request_id", "tenant", "api_key", "requested_model", "served_model", "status_code",
         "prompt_tokens", "completion_tokens", "total_tokens", "is_stream", "latency_ms",
     ]
     list_filter = [

@@ -1,0 +1,99 @@
+"""Shared fixtures: the mock upstream and Prism itself, each a real HTTP server on a loopback port."""
+
+import asyncio
+import os
+import threading
+import time
+
+import openai
+import pytest
+import uvicorn
+from django.conf import settings
+
+from providers.mock_upstream import MockUpstream
+from tenants.directory import directory
+from tenants.models import Tenant, UsageRecord
+from tenants.services import key_issue
+
+REQUIRE_SERVICES = os.environ.get("PRISM_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """The project's OpenAI-compatible mock, which the OpenAI provider is pointed at."""
+    server = MockUpstream()
+    server.url = server.start_in_thread()
+    settings.OPENAI_BASE_URL = server.url
+    yield server
+    server.stop()
+
+
+class ServerThread(threading.Thread):
+    """Prism's ASGI application under uvicorn, on a thread of the test process (so it shares the test DB)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        config = uvicorn.Config("prism_site.asgi:application", host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+
+    def run(self):
+        asyncio.run(self.server.serve())
+
+    def start_and_wait(self) -> str:
+        self.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "Prism did not start"
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.join(10)
+
+
+@pytest.fixture(scope="session")
+def prism_url(upstream, django_db_setup):
+    server = ServerThread()
+    yield server.start_and_wait()
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_directory():
+    directory.clear()
+
+
+@pytest.fixture
+def tenant(db):
+    return Tenant.objects.create(name="acme")
+
+
+@pytest.fixture
+def api_key(tenant) -> str:
+    return key_issue(tenant=tenant, label="test")[1]
+
+
+@pytest.fixture
+def openai_client(transactional_db, prism_url, api_key) -> openai.OpenAI:
+    with openai.OpenAI(base_url=f"{prism_url}/v1", api_key=api_key, max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_openai_client(transactional_db, prism_url, api_key):
+    async with openai.AsyncOpenAI(base_url=f"{prism_url}/v1", api_key=api_key, max_retries=0) as client:
+        yield client
+
+
+def usage_records(count: int, timeout: float = 10.0) -> list[UsageRecord]:
+    """Wait until `count` usage records are stored (they are written in batches) and return them, oldest first."""
+    deadline = time.monotonic() + timeout
+    while (found := UsageRecord.objects.count()) < count:
+        assert time.monotonic() < deadline, f"{found} usage records stored, expected {count}"
+        time.sleep(0.02)
+    time.sleep(0.1)  # a record too many would show now
+    records = list(UsageRecord.objects.order_by("created_at", "id"))
+    assert len(records) == count
+    return records

@@ -1,0 +1,10 @@
+"""Environment for the test run, set before Django reads its settings (pytest.ini loads this early)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "prism-test-secret-key")
+os.environ.setdefault("PRISM_KEY_PEPPER", "prism-test-pepper")
+os.environ.setdefault("PRISM_USAGE_FLUSH_INTERVAL", "0.05")
+# The tests start their own upstream; nothing may reach the real OpenAI.
+os.environ["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
+os.environ["OPENAI_API_KEY"] = "sk-test-not-a-real-key"
