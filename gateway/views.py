@@ -1,6 +1,7 @@
 """The OpenAI-compatible endpoints off the hot path: the model list."""
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,6 +39,7 @@ class ModelDetail(APIView):
         raise model_not_found(model)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Unknown URLs answer in OpenAI's shape too, so clients can show the message."""
     error = NotFound(f"Invalid URL ({request.method} {request.path}).")

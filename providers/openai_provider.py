@@ -64,7 +64,7 @@ class OpenAIProvider(Provider):
         except aiohttp.ClientError:
             raise ServiceUnavailable("The upstream provider could not be reached.") from None
         headers = [(name, value) for name, value in response.raw_headers if _relayed(name)]
-        if context.stream and response.status == 200:
+        if context.stream and response.status == 200 and response.content_type == "text/event-stream":
             return ProviderResponse(response.status, headers, stream=_stream(response))
         try:
             body = await response.read()

@@ -1,11 +1,15 @@
 """Writes: creating tenants, issuing and revoking keys, storing usage."""
 
+import logging
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .keys import NewKey, key_generate, key_hash, key_prefix
 from .models import ApiKey, Tenant, UsageRecord
+
+logger = logging.getLogger(__name__)
 
 
 def tenant_create(*, name: str) -> tuple[Tenant, bool]:
@@ -49,10 +53,23 @@ def key_revoke(*, prefix: str) -> ApiKey:
 
 
 def usage_records_create(*, records: list[dict]) -> None:
-    """Store a batch of usage records; a record already stored (same request id) is not counted twice."""
+    """Store a batch of usage records; a record already stored (same request id) is not counted twice.
+
+    If the batch is refused (a record names a tenant or key deleted meanwhile), the records are
+    stored one by one so that one bad record cannot hold back the others; the bad one is logged.
+    """
     if not records:
         return
-    UsageRecord.objects.bulk_create([UsageRecord(**record) for record in records], ignore_conflicts=True)
+    try:
+        with transaction.atomic():
+            UsageRecord.objects.bulk_create([UsageRecord(**record) for record in records], ignore_conflicts=True)
+    except IntegrityError:
+        for record in records:
+            try:
+                with transaction.atomic():
+                    UsageRecord.objects.bulk_create([UsageRecord(**record)], ignore_conflicts=True)
+            except IntegrityError:
+                logger.error("Dropped usage record %s: its tenant or key no longer exists", record)
     last_used = {}
     for record in sorted(records, key=lambda record: record["created_at"]):
         last_used[record["api_key_id"]] = record["created_at"]

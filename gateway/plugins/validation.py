@@ -45,8 +45,7 @@ def chat_request_check(data) -> dict:
 
 class RequestValidation(Plugin):
     async def handle(self, context, next):
-        if context.body is not None:
-            context.request_data = _loads(context.body)
-        context.request_data = chat_request_check(context.request_data)
+        data = _loads(context.body) if context.body is not None else context.request_data
+        context.request_data = chat_request_check(data)
         context.requested_model = context.request_data["model"]
         await next(context)
