@@ -3,6 +3,9 @@ from django.urls import include, path, re_path
 
 from gateway.views import not_found
 
+admin.site.site_header = admin.site.site_title = "Prism administration"
+admin.site.index_title = "Tenants, keys, routing and usage"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("gateway.urls")),

@@ -19,12 +19,16 @@ class TenantAdmin(admin.ModelAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     """Issuing a key shows the whole key once, on the page answering the form; afterwards only its prefix."""
 
-    list_display = ["prefix", "label", "tenant", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = ["prefix", "label", "tenant", "status", "created_at", "last_used_at", "expires_at"]
     list_filter = ["tenant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label", "tenant__name"]
     fields = ["tenant", "label", "allowed_models", "expires_at", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        return "revoked" if obj.is_revoked else "expired" if obj.is_expired else "active"
 
     def save_model(self, request, obj, form, change):
         if change:

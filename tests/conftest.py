@@ -2,6 +2,10 @@
 
 import asyncio
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -97,3 +101,51 @@ def usage_records(count: int, timeout: float = 10.0) -> list[UsageRecord]:
     records = list(UsageRecord.objects.order_by("created_at", "id"))
     assert len(records) == count
     return records
+
+
+def test_database_url() -> str:
+    """The test database as a DATABASE_URL, for Prism processes that the tests start."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrismProcess:
+    """Prism in its own process, under daphne (as the quickstart runs it) or uvicorn."""
+
+    def __init__(self, upstream_url: str, *, server: str = "daphne", **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = {
+            "daphne": ["daphne", "-b", "127.0.0.1", "-p", str(self.port), "prism_site.asgi:application"],
+            "uvicorn": ["uvicorn", "--port", str(self.port), "--log-level", "warning", "prism_site.asgi:application"],
+        }[server]
+        environment = {
+            **os.environ, "DATABASE_URL": test_database_url(), "OPENAI_BASE_URL": upstream_url, **env,
+        }
+        self.process = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), command[0]), *command[1:]],
+            env=environment, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                assert self.process.poll() is None, self.process.stdout.read().decode()
+                assert time.monotonic() < deadline, "Prism did not start"
+                time.sleep(0.1)
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(30)
