@@ -10,7 +10,7 @@ import atexit
 import logging
 import time
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
@@ -81,7 +81,7 @@ class UsageWriter:
         """Store every waiting record; they leave the queue only once stored."""
         while self.pending:
             batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
-            await sync_to_async(usage_records_create)(records=batch)
+            await database_sync_to_async(usage_records_create)(records=batch)
             stored = set(map(id, batch))  # by identity: another flush may have stored some already
             self.pending = [record for record in self.pending if id(record) not in stored]
 

@@ -1,0 +1,215 @@
+"""Benchmark Prism against the upstream called directly and a bare pass-through, in one run, as ratios.
+
+Starts the mock upstream, the bare pass-through (uvicorn) and Prism (daphne and uvicorn, one process
+each, then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
+against each, prints a table of absolute numbers and ratios to the pass-through, checks that Prism
+stored one usage record per request, and appends the table to bench/RESULTS.md.
+
+    python -m bench.run            # the full run, a few minutes
+    python -m bench.run --smoke    # a few hundred requests, to keep the harness working (CI)
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.loadgen import load, summary
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MESSAGES = [{"role": "user", "content": "Say twenty words."}]
+WARM_UP = 50  # requests per target before each scenario
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server process on a loopback port, stopped with SIGTERM."""
+
+    def __init__(self, name: str, command: list[str], env: dict):
+        self.name = name
+        self.port = free_port()
+        command = [str(arg).replace("{port}", str(self.port)) for arg in command]
+        self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start: {self.process.stderr.read().decode()}")
+                time.sleep(0.1)
+
+    def rss_kib(self) -> int:
+        """Resident memory of the process and its children (uvicorn workers)."""
+        pids = [self.process.pid] + [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run([BIN / "python", "manage.py", *args], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def usage_count(env: dict) -> int:
+    return int(manage(env, "shell", "-v", "0", "-c", "from tenants.models import UsageRecord as U; print(U.objects.count())"))
+
+
+def body(model: str, stream: bool) -> bytes:
+    return json.dumps({"model": model, "messages": MESSAGES, "stream": stream}).encode()
+
+
+async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, seconds: float, slow: int):
+    """Each scenario against each target; returns {scenario: {target: Result}}."""
+    results = {}
+    plan = [  # (scenario, load options, model, stream); the last one also measures memory
+        ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", False),
+        ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), "gpt-4", False),
+        ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), "gpt-4", True),
+        (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), "gpt-delay-100", True),
+    ]
+    for scenario, options, model, stream in plan:
+        results[scenario] = {}
+        for name, (server, url) in targets.items():
+            payload = body(model, stream)
+            await load(url + "/chat/completions", payload, key=key, concurrency=4, requests=WARM_UP, stream=stream)
+            sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
+            result = await load(url + "/chat/completions", payload, key=key, stream=stream, **options)
+            result.peak_rss_kib = sampler.stop() if sampler else 0
+            results[scenario][name] = result
+            print(f"  {scenario:34} {name:16} {summary(result)}", flush=True)
+    return results
+
+
+class RssSampler:
+    """The peak memory of a server while a scenario runs, sampled every 100 ms."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.peak = server.rss_kib()
+        self.task = asyncio.create_task(self._sample())
+
+    async def _sample(self):
+        while True:
+            await asyncio.sleep(0.1)
+            self.peak = max(self.peak, self.server.rss_kib())
+
+    def stop(self) -> int:
+        self.task.cancel()
+        return self.peak
+
+
+def table(results, baseline: str, idle_rss: dict[str, int], slow: int) -> str:
+    lines = ["| scenario | target | rate/s | p50 ms | p99 ms | TTFB p50 ms | rate × pass-through | p50 × pass-through |",
+             "|---|---|---|---|---|---|---|---|"]
+    for scenario, by_target in results.items():
+        base = by_target[baseline]
+        for name, result in by_target.items():
+            ttfb = f"{result.first_byte(50):.2f}" if result.first_bytes else ""
+            lines.append(
+                f"| {scenario} | {name} | {result.rate:.0f} | {result.latency(50):.2f} | {result.latency(99):.2f} | "
+                f"{ttfb} | {result.rate / base.rate:.2f} | {result.latency(50) / base.latency(50):.2f} |"
+            )
+    slow_results = list(results.values())[-1]
+    memory = [f"- {name}: {(r.peak_rss_kib - idle_rss[name]) / slow:.1f} KiB per open stream "
+              f"(idle {idle_rss[name] / 1024:.0f} MiB, peak {r.peak_rss_kib / 1024:.0f} MiB)"
+              for name, r in slow_results.items() if r.peak_rss_kib]
+    return "\n".join(lines + ["", "Memory while the slow streams were open:"] + memory)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a short run that only checks the harness works")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed scenario")
+    parser.add_argument("--slow-streams", type=int, default=500)
+    parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    args = parser.parse_args()
+    seconds, slow = (0.5, 20) if args.smoke else (args.seconds, args.slow_streams)
+
+    workdir = tempfile.mkdtemp(prefix="prism-bench-")
+    upstream = Server("upstream", [BIN / "python", "-m", "providers.mock_upstream", "--port", "{port}", "--tokens", "20"], {})
+    env = {
+        "DEBUG": "0", "SECRET_KEY": "bench", "PRISM_KEY_PEPPER": "bench", "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
+        "OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url,
+    }
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "createtenant", "bench")
+    key = manage(env, "issuekey", "bench").splitlines()[-1]
+    before = usage_count(env)
+
+    uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
+    servers = {
+        "pass-through": Server("pass-through", uvicorn + ["bench.passthrough:app"], env),
+        "prism daphne": Server("prism daphne", [BIN / "daphne", "-v", "0", "-p", "{port}", "prism_site.asgi:application"], env),
+        "prism uvicorn": Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env),
+    }
+    targets = {"direct": (None, upstream.url), **{name: (server, server.url) for name, server in servers.items()}}
+    try:
+        idle = {name: server.rss_kib() for name, server in servers.items()}
+        print(f"Benchmark, {seconds} s per scenario, {slow} slow streams", flush=True)
+        results = asyncio.run(scenarios(targets, key, seconds=seconds, slow=slow))
+        workers = {}
+        for count in (1, 2):
+            server = Server(f"prism uvicorn ×{count}", uvicorn + ["--workers", str(count), "prism_site.asgi:application"], env)
+            asyncio.run(load(server.url + "/chat/completions", body("gpt-4", False), key=key, concurrency=8, requests=200))
+            workers[count] = asyncio.run(load(server.url + "/chat/completions", body("gpt-4", False), key=key,
+                                              concurrency=32, duration=seconds))
+            print(f"  uvicorn --workers {count}: {summary(workers[count])}", flush=True)
+            server.stop()
+    finally:
+        for server in servers.values():
+            server.stop()
+        upstream.stop()
+
+    sent = sum(r.requests + WARM_UP for by_target in results.values() for name, r in by_target.items() if name.startswith("prism"))
+    sent += sum(r.requests + 200 for r in workers.values())
+    stored = usage_count(env) - before
+    report = "\n".join([
+        f"## {datetime.date.today()} on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
+        + (" — smoke run" if args.smoke else ""),
+        "",
+        table(results, "pass-through", idle, slow),
+        "",
+        "Prism under uvicorn, 32 concurrent, by worker processes: "
+        + ", ".join(f"{n}: {r.rate:.0f}/s" for n, r in workers.items()),
+        "",
+        f"Usage records: {stored} stored for {sent} requests sent to Prism.",
+    ])
+    print("\n" + report)
+    if not args.smoke and not args.no_record:
+        with open(ROOT / "bench" / "RESULTS.md", "a") as results_file:
+            results_file.write("\n" + report + "\n")
+    failed = sum(r.errors for by_target in results.values() for r in by_target.values()) + sum(r.errors for r in workers.values())
+    if stored != sent or failed:
+        sys.exit(f"{failed} requests failed; {stored} usage records for {sent} requests")
+
+
+if __name__ == "__main__":
+    main()
