@@ -98,7 +98,8 @@ async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, 
         results[scenario] = {}
         for name, (server, url) in targets.items():
             payload = body(model, stream)
-            await load(url + "/chat/completions", payload, key=key, concurrency=4, requests=WARM_UP, stream=stream)
+            warm_up = body("gpt-4", stream)  # fills connection pools and caches, without the slow model's wait
+            await load(url + "/chat/completions", warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
             sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
             result = await load(url + "/chat/completions", payload, key=key, stream=stream, **options)
             result.peak_rss_kib = sampler.stop() if sampler else 0

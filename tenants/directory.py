@@ -8,7 +8,7 @@ process that made it, the signals in `signals.py` drop the cache at once.
 import asyncio
 import time
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from . import selectors
@@ -42,7 +42,7 @@ class Directory:
     async def _load(self, cache_key, selector, kwargs):
         try:
             fetched_at = self.clock()
-            value = await database_sync_to_async(selector)(**kwargs)
+            value = await sync_to_async(selector)(**kwargs)
             self._entries[cache_key] = (fetched_at, value)
             return value
         finally:
