@@ -49,6 +49,14 @@ async def send_whole(send, status: int, headers: list, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _merge(upstream: list, own: list) -> list:
+    """The upstream's headers, less those that Prism's own plugins set (its rate limits beat OpenAI's)."""
+    if not own:
+        return upstream
+    names = {name for name, _ in own}
+    return [(name, value) for name, value in upstream if name.lower() not in names] + own
+
+
 class ChatCompletionsEndpoint:
     def __init__(self):
         self.pipeline = None
@@ -68,16 +76,17 @@ class ChatCompletionsEndpoint:
             context.metadata["bearer"] = bearer_token(scope["headers"])
             await self.pipeline.run(context)
             response = context.response
+            headers = _merge(response.headers, context.response_headers) + id_header
             if response.stream is None:
-                await send_whole(send, response.status, JSON_HEADERS + response.headers + id_header, response.body)
+                await send_whole(send, response.status, JSON_HEADERS + headers, response.body)
             else:
-                headers = SSE_HEADERS + response.headers + id_header
-                await send({"type": "http.response.start", "status": response.status, "headers": headers})
+                await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
                 await stream_relay(context, send, receive)
         except GatewayError as error:
             context.error = error
-            await send_whole(send, error.status_code, JSON_HEADERS + error.headers + id_header, error.body())
+            headers = JSON_HEADERS + error.headers + context.response_headers + id_header
+            await send_whole(send, error.status_code, headers, error.body())
         except Exception:  # the one place an unexpected error becomes a clean 500, never a traceback
             logger.exception("Internal error in request %s", context.request_id)
             context.error = GatewayError()
@@ -88,3 +97,5 @@ class ChatCompletionsEndpoint:
         finally:
             if context.api_key is not None:
                 usage_writer.add(usage_record(context))
+            for finish in context.finishers:
+                await finish(context)

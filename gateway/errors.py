@@ -65,6 +65,23 @@ class PayloadTooLarge(GatewayError):
     code = "request_too_large"
 
 
+class RateLimited(GatewayError):
+    """A key's or tenant's requests or tokens per minute are used up; `type` says which."""
+
+    status_code = 429
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message, *, type="requests", headers=()):
+        super().__init__(message, headers=headers)
+        self.type = type
+
+
+class QuotaExceeded(GatewayError):
+    status_code = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
 class UpstreamError(GatewayError):
     """The upstream answered something that is not a valid OpenAI response."""
 

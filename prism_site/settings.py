@@ -135,6 +135,8 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 PRISM_MAX_BODY_BYTES = env.int("PRISM_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 PRISM_UPSTREAM_CONNECT_TIMEOUT = env.float("PRISM_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 PRISM_UPSTREAM_TIMEOUT = env.float("PRISM_UPSTREAM_TIMEOUT", default=600.0)
+# Rate-limit and budget counters' key prefix, in the cache (Redis when REDIS_URL is set).
+PRISM_COUNTER_PREFIX = env.str("PRISM_COUNTER_PREFIX", default="prism")
 # How long a process trusts its cached keys and routes before it reads them again.
 PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
 # Usage records are written in batches this often, or sooner when this many are waiting.
@@ -150,5 +152,6 @@ PRISM_PIPELINE = [
     "gateway.plugins.auth.AuthenticationPlugin",
     "gateway.plugins.validation.RequestValidation",
     "gateway.plugins.model_router.ModelRouter",
+    "gateway.plugins.limits.RateLimits",
     "gateway.plugins.stream_usage.StreamUsagePlugin",
 ]

@@ -10,7 +10,7 @@ from .services import key_save_new
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "created_at"]
+    list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
 
@@ -22,7 +22,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["prefix", "label", "tenant", "status", "created_at", "last_used_at", "expires_at"]
     list_filter = ["tenant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label", "tenant__name"]
-    fields = ["tenant", "label", "allowed_models", "expires_at", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "tenant", "label", "allowed_models", "expires_at", "rpm_limit", "tpm_limit", "monthly_token_budget",
+        "prefix", "created_at", "last_used_at", "revoked_at",
+    ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
@@ -51,7 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
-    list_display = ["model_prefix", "provider", "upstream_model", "tenant", "priority", "is_active"]
+    list_display = ["model_prefix", "provider", "upstream_model", "fallbacks", "tenant", "priority", "is_active"]
     list_filter = ["provider", "is_active", "tenant"]
     search_fields = ["model_prefix", "upstream_model"]
 

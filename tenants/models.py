@@ -1,11 +1,25 @@
 """Who may call Prism (tenants and their keys), where models go, and what was used."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 
-class Tenant(models.Model):
+class Limits(models.Model):
+    """Limits shared by tenants and keys; empty means unlimited."""
+
+    rpm_limit = models.PositiveIntegerField("requests per minute", null=True, blank=True)
+    tpm_limit = models.PositiveIntegerField("tokens per minute", null=True, blank=True)
+    monthly_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens per calendar month (UTC)."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Tenant(Limits):
     name = models.CharField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True, help_text="An inactive tenant's keys all stop working.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -17,7 +31,7 @@ class Tenant(models.Model):
         return self.name
 
 
-class ApiKey(models.Model):
+class ApiKey(Limits):
     """A Prism API key; only its public prefix and a keyed hash of the whole key are stored."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
@@ -54,6 +68,18 @@ def provider_choices():
     return [(name, name) for name in settings.PRISM_PROVIDERS]
 
 
+def fallbacks_parse(text: str) -> list[tuple[str, str]]:
+    """[(provider, model)] from "provider:model, provider:model"."""
+    return [tuple(part.strip().split(":", 1)) for part in text.split(",") if part.strip()]
+
+
+def fallbacks_validate(text: str):
+    for part in text.split(","):
+        provider, _, model = part.strip().partition(":")
+        if part.strip() and (provider not in settings.PRISM_PROVIDERS or not model):
+            raise ValidationError(f"{part.strip()!r} is not provider:model with a known provider.")
+
+
 class RoutingRule(models.Model):
     """Sends models whose name starts with `model_prefix` to a provider, for one tenant or all."""
 
@@ -71,6 +97,14 @@ class RoutingRule(models.Model):
         max_length=100, blank=True, help_text="Send this model name upstream instead of the requested one."
     )
     priority = models.IntegerField(default=0, help_text="Among rules with the same prefix, the highest wins.")
+    fallbacks = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[fallbacks_validate],
+        help_text="Tried in order when the provider fails with a retryable error: "
+        "comma-separated provider:model, e.g. openai_provider:gpt-4o-mini, mock_provider:mock-1.",
+    )
+    timeout = models.FloatField(null=True, blank=True, help_text="Seconds the whole upstream call may take.")
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -3,9 +3,28 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
-from .models import ApiKey, RoutingRule
+from .models import ApiKey, RoutingRule, UsageRecord, fallbacks_parse
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The limits of a key or a tenant; None means unlimited."""
+
+    scope: str
+    id: int
+    rpm: int | None
+    tpm: int | None
+    monthly_tokens: int | None
+
+    @classmethod
+    def of(cls, scope: str, limits) -> "Quota":
+        return cls(scope, limits.id, limits.rpm_limit, limits.tpm_limit, limits.monthly_token_budget)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rpm is None and self.tpm is None and self.monthly_tokens is None
 
 
 @dataclass(frozen=True)
@@ -19,6 +38,7 @@ class KeyInfo:
     allowed_models: tuple[str, ...]
     expires_at: datetime | None
     revoked: bool
+    quotas: tuple[Quota, ...] = ()
 
     def allows(self, model: str) -> bool:
         if not self.allowed_models:
@@ -36,6 +56,8 @@ class RouteRule:
     upstream_model: str
     priority: int
     for_tenant: bool
+    fallbacks: tuple[tuple[str, str], ...] = ()
+    timeout: float | None = None
 
 
 def key_info_get(*, prefix: str) -> KeyInfo | None:
@@ -52,6 +74,9 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
         allowed_models=tuple(m.strip() for m in api_key.allowed_models.split(",") if m.strip()),
         expires_at=api_key.expires_at,
         revoked=api_key.revoked_at is not None,
+        quotas=tuple(
+            quota for quota in (Quota.of("key", api_key), Quota.of("tenant", api_key.tenant)) if not quota.unlimited
+        ),
     )
 
 
@@ -65,6 +90,15 @@ def route_rules_list(*, tenant_id: int) -> tuple[RouteRule, ...]:
             upstream_model=rule.upstream_model,
             priority=rule.priority,
             for_tenant=rule.tenant_id is not None,
+            fallbacks=tuple(fallbacks_parse(rule.fallbacks)),
+            timeout=rule.timeout,
         )
         for rule in rules
     )
+
+
+def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
+    """Tokens a key or a tenant used since `since`, by the stored usage records."""
+    owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
+    records = UsageRecord.objects.filter(**{owner: id}, created_at__gte=since)
+    return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0

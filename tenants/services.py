@@ -12,9 +12,14 @@ from .models import ApiKey, Tenant, UsageRecord
 logger = logging.getLogger(__name__)
 
 
-def tenant_create(*, name: str) -> tuple[Tenant, bool]:
-    """Return the tenant called `name`, creating it if needed (safe to repeat)."""
-    return Tenant.objects.get_or_create(name=name)
+def tenant_create(*, name: str, **limits) -> tuple[Tenant, bool]:
+    """Return the tenant called `name`, creating it if needed (safe to repeat), with the given limits."""
+    tenant, created = Tenant.objects.get_or_create(name=name, defaults=limits)
+    if limits and not created:
+        for field, value in limits.items():
+            setattr(tenant, field, value)
+        tenant.save()
+    return tenant, created
 
 
 def key_save_new(api_key: ApiKey, *, raw: str | None = None) -> str:
@@ -38,9 +43,12 @@ def key_issue(
     expires_at: datetime | None = None,
     allowed_models: list[str] = (),
     raw: str | None = None,
+    **limits,
 ) -> tuple[ApiKey, str]:
     """Issue a key for `tenant` and return it with the raw key."""
-    api_key = ApiKey(tenant=tenant, label=label, expires_at=expires_at, allowed_models=",".join(allowed_models))
+    api_key = ApiKey(
+        tenant=tenant, label=label, expires_at=expires_at, allowed_models=",".join(allowed_models), **limits
+    )
     return api_key, key_save_new(api_key, raw=raw)
 
 

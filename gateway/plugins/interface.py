@@ -34,7 +34,8 @@ class RequestContext:
     """One chat completion request on its way through the pipeline.
 
     `body` holds the client's JSON bytes, forwarded untouched unless a plugin changes
-    `request_data` and clears it; `response` holds what the provider answered.
+    `request_data` and clears it; `response` holds what the provider answered. Plugins add
+    `response_headers` to every answer, and `finishers`, awaited once the answer is sent.
     """
 
     request_data: dict
@@ -46,6 +47,8 @@ class RequestContext:
     response_data: dict | None = None
     usage: dict | None = None
     error: Exception | None = None
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    finishers: list[Callable[["RequestContext"], Awaitable[None]]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.perf_counter)
     first_byte_at: float | None = None

@@ -1,0 +1,103 @@
+"""Shared counters for rate limits and budgets: in-process by default, Redis when REDIS_URL is set.
+
+`add()` adds to several counters at once, atomically, unless that would take one of them over its
+limit; then it adds to none. It returns the counters' values, to report what remains. With Redis a Lua script does this in one round trip, so any number of
+Prism processes share one exact limit.
+"""
+
+import asyncio
+import time
+
+import redis.asyncio as redis
+from django.conf import settings
+
+ADD_SCRIPT = """
+local values = {}
+for i, key in ipairs(KEYS) do
+  local amount, limit, ttl = tonumber(ARGV[3*i-2]), tonumber(ARGV[3*i-1]), tonumber(ARGV[3*i])
+  local value = redis.call('INCRBY', key, amount)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+  values[i] = value
+  if limit >= 0 and amount > 0 and value > limit then
+    for j = 1, i do
+      redis.call('DECRBY', KEYS[j], tonumber(ARGV[3*j-2]))
+      values[j] = values[j] - tonumber(ARGV[3*j-2])
+    end
+    return {i, unpack(values)}
+  end
+end
+return {0, unpack(values)}
+"""
+
+
+class Counter:
+    """One counter change: add `amount` to `key` unless it would pass `limit` (None: no limit)."""
+
+    __slots__ = ("key", "amount", "limit", "ttl")
+
+    def __init__(self, key: str, amount: int, limit: int | None, ttl: int):
+        self.key, self.amount, self.limit, self.ttl = key, amount, limit, ttl
+
+
+class LocalCounters:
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._values: dict[str, tuple[int, float]] = {}
+
+    async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
+        """Return (0, values after adding) if all were added, else (1-based index of the refused one, values)."""
+        now = self.clock()
+        current = [self._get(c.key, now) for c in counters]
+        for index, (counter, value) in enumerate(zip(counters, current)):
+            if counter.limit is not None and counter.amount > 0 and value + counter.amount > counter.limit:
+                return index + 1, current
+        for counter, value in zip(counters, current):
+            expires = self._values.get(counter.key, (0, now + counter.ttl))[1]
+            self._values[counter.key] = (value + counter.amount, expires)
+        return 0, [value + counter.amount for counter, value in zip(counters, current)]
+
+    async def set_default(self, key: str, value: int, ttl: int) -> None:
+        now = self.clock()
+        self._get(key, now)
+        self._values.setdefault(key, (value, now + ttl))
+
+    def _get(self, key, now) -> int:
+        value, expires = self._values.get(key, (0, 0.0))
+        if key in self._values and expires <= now:
+            del self._values[key]
+            return 0
+        return value
+
+
+class RedisCounters:
+    def __init__(self, url: str):
+        self.url = url
+        self._clients = {}
+
+    def client(self):
+        """(client, add script) with one connection pool per event loop (the tests run several loops)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            client = redis.Redis.from_url(self.url)
+            self._clients[loop] = (client, client.register_script(ADD_SCRIPT))
+        return self._clients[loop]
+
+    async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
+        client, script = self.client()
+        args = [part for c in counters for part in (c.amount, -1 if c.limit is None else c.limit, c.ttl)]
+        refused, *values = await script(keys=[c.key for c in counters], args=args)
+        return int(refused), [int(value) for value in values]
+
+    async def set_default(self, key: str, value: int, ttl: int) -> None:
+        client, _ = self.client()
+        await client.set(key, value, ex=ttl, nx=True)
+
+
+_counters = {}
+
+
+def counters() -> LocalCounters | RedisCounters:
+    url = settings.REDIS_URL
+    if url not in _counters:
+        _counters[url] = RedisCounters(url) if url else LocalCounters()
+    return _counters[url]

@@ -1,0 +1,123 @@
+"""Rate limits and budgets of keys and tenants: requests and tokens per minute, tokens per month.
+
+Semantics, for each key and its tenant (whichever limit is hit first answers):
+- Minutes are fixed windows of the clock (UTC), shared by every Prism process through the counters.
+- A request counts 1 towards requests per minute when it is let through.
+- Tokens: before the call, the request reserves an estimate (its body's bytes / 4 for the prompt, plus
+  max_tokens or max_completion_tokens, or 256, times n) in the minute's and the month's counters; when
+  it ends, the reservation is replaced by the tokens the upstream reported (nothing for a failed call).
+  Concurrent requests can therefore overshoot a limit by no more than their estimates' error.
+- The monthly budget counter starts, in each month and for each process set, from the usage records.
+Every answer carries OpenAI's x-ratelimit-* headers for the tightest limit; a refusal is a 429 with
+Retry-After, so the openai SDK's own retries behave.
+"""
+
+import logging
+import math
+import time
+from datetime import datetime, timezone
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from gateway.counters import Counter, counters
+from gateway.errors import QuotaExceeded, RateLimited, ServiceUnavailable
+from tenants.selectors import tokens_used_since
+
+from .interface import Plugin
+
+logger = logging.getLogger(__name__)
+
+WINDOW = 60
+MONTH_TTL = 32 * 24 * 3600
+DEFAULT_COMPLETION_ESTIMATE = 256
+
+
+def token_estimate(context) -> int:
+    data = context.request_data
+    completion = data.get("max_completion_tokens") or data.get("max_tokens")
+    completion = completion if type(completion) is int and completion > 0 else DEFAULT_COMPLETION_ESTIMATE
+    return len(context.body_bytes()) // 4 + completion * (data.get("n") or 1)
+
+
+class RateLimits(Plugin):
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self._seeded = set()
+
+    async def handle(self, context, next):
+        quotas = context.api_key.quotas if context.api_key else ()
+        if not quotas:
+            return await next(context)
+        now = self.clock()
+        minute, month_start = int(now // WINDOW), datetime.fromtimestamp(now, timezone.utc).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        estimate = token_estimate(context)
+        planned = []  # (kind, "key" or "tenant", counter)
+        for quota in quotas:
+            base = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}"
+            if quota.rpm is not None:
+                planned.append(("requests", quota.scope, Counter(f"{base}:rpm:{minute}", 1, quota.rpm, 2 * WINDOW)))
+            if quota.tpm is not None:
+                planned.append(("tokens", quota.scope, Counter(f"{base}:tpm:{minute}", estimate, quota.tpm, 2 * WINDOW)))
+            if quota.monthly_tokens is not None:
+                key = f"{base}:month:{month_start:%Y%m}"
+                await self._seed(key, quota, month_start)
+                planned.append(("budget", quota.scope, Counter(key, estimate, quota.monthly_tokens, MONTH_TTL)))
+        try:
+            refused, values = await counters().add([counter for *_, counter in planned])
+        except RedisError:
+            raise ServiceUnavailable("The rate limiter is unavailable.") from None
+        reset = WINDOW - now % WINDOW
+        context.response_headers += _headers(planned, values, refused, reset)
+        if refused:
+            _refuse(*planned[refused - 1], values[refused - 1], reset)
+        context.finishers.append(lambda context: self._settle(context, planned, estimate))
+        await next(context)
+
+    async def _seed(self, key, quota, month_start):
+        """Start a month's budget counter from the stored usage, once per process."""
+        if key not in self._seeded:
+            used = await sync_to_async(tokens_used_since)(scope=quota.scope, id=quota.id, since=month_start)
+            await counters().set_default(key, used, MONTH_TTL)
+            self._seeded.add(key)
+
+    async def _settle(self, context, planned, estimate):
+        """Replace the token reservation by what the upstream reported."""
+        used = (context.usage or {}).get("total_tokens") or 0
+        corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
+        if corrections and used != estimate:
+            try:
+                await counters().add(corrections)
+            except RedisError:
+                logger.warning("Could not settle the token counters of request %s", context.request_id)
+
+
+def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
+    headers = []
+    for kind, name in (("requests", b"requests"), ("tokens", b"tokens")):
+        limits = [(c.limit, c.limit - v) for (k, _, c), v in zip(planned, values) if k == kind]
+        if limits:
+            limit, remaining = min(limits, key=lambda pair: pair[1])
+            headers += [
+                (b"x-ratelimit-limit-" + name, str(limit).encode()),
+                (b"x-ratelimit-remaining-" + name, str(max(0, remaining)).encode()),
+                (b"x-ratelimit-reset-" + name, f"{math.ceil(reset)}s".encode()),
+            ]
+    return headers
+
+
+def _refuse(kind, scope, counter, used, reset):
+    if kind == "budget":
+        raise QuotaExceeded(
+            f"This {scope}'s monthly token budget is used up ({used} of {counter.limit} tokens; "
+            f"this request needs up to {counter.amount})."
+        )
+    raise RateLimited(
+        f"Rate limit reached for {kind} per minute on this {scope}: limit {counter.limit}, used {used}, "
+        f"requested {counter.amount}. Please try again in {math.ceil(reset)}s.",
+        type=kind,
+        headers=[(b"retry-after", str(math.ceil(reset)).encode())],
+    )

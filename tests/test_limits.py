@@ -1,0 +1,154 @@
+"""Rate limits and budgets, with both counter backends (in-process and Redis)."""
+
+import time
+import uuid
+from itertools import cycle
+
+import httpx2 as httpx
+import openai
+import pytest
+import redis
+from asgiref.sync import async_to_sync
+
+from gateway.counters import Counter, LocalCounters, RedisCounters
+from tenants.models import ApiKey, Tenant, UsageRecord
+from tests.conftest import REQUIRE_SERVICES, PrismProcess, usage_records
+from tests.openapi import assert_valid
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_url(settings):
+    """The machine's Redis (CI requires it), with counters under a prefix of this test's own."""
+    url = settings.REDIS_URL or REDIS_URL
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        pytest.fail(f"Redis is required at {url}") if REQUIRE_SERVICES else pytest.skip("no Redis")
+    settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
+    return url
+
+
+@pytest.fixture(params=["local", "redis"])
+def backend(request):
+    if request.param == "local":
+        clock = [1000.0]
+        counters = LocalCounters(clock=lambda: clock[0])
+        counters.advance = lambda seconds: clock.__setitem__(0, clock[0] + seconds)
+        return counters
+    request.getfixturevalue("redis_url")
+    counters = RedisCounters(request.getfixturevalue("settings").REDIS_URL or REDIS_URL)
+    counters.advance = None
+    return counters
+
+
+def test_counters_add_all_or_nothing(backend):
+    add = async_to_sync(backend.add)
+    key = f"k-{uuid.uuid4().hex}"
+    assert add([Counter(key + "a", 2, 3, 60), Counter(key + "b", 5, None, 60)]) == (0, [2, 5])
+    assert add([Counter(key + "b", 1, None, 60), Counter(key + "a", 2, 3, 60)]) == (2, [5, 2])
+    assert add([Counter(key + "a", 1, 3, 60)]) == (0, [3])
+    assert add([Counter(key + "a", -3, None, 60)]) == (0, [0])
+
+
+def test_local_counters_forget_a_window_once_it_expires(backend):
+    if backend.advance is None:
+        pytest.skip("Redis expires keys on its own clock")
+    add = async_to_sync(backend.add)
+    assert add([Counter("w", 1, 1, 60)]) == (0, [1])
+    assert add([Counter("w", 1, 1, 60)])[0] == 1
+    backend.advance(61)
+    assert add([Counter("w", 1, 1, 60)]) == (0, [1])
+
+
+def wait_for_a_fresh_minute(margin=8):
+    """Limits use fixed minute windows: start a counted burst well inside one."""
+    if time.time() % 60 > 60 - margin:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+@pytest.mark.parametrize("cache", ["local", "redis"])
+def test_requests_per_minute_answer_429_with_openai_headers(cache, request, openai_client, settings):
+    if cache == "redis":
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+    ApiKey.objects.update(rpm_limit=2)
+    ApiKey.objects.get().save()  # drops the key cache
+    wait_for_a_fresh_minute()
+    first = openai_client.chat.completions.with_raw_response.create(model="gpt-4", messages=MESSAGES)
+    assert first.headers["x-ratelimit-limit-requests"] == "2"
+    assert first.headers["x-ratelimit-remaining-requests"] == "1"
+    assert first.headers["x-ratelimit-reset-requests"].endswith("s")
+    openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES)
+    with pytest.raises(openai.RateLimitError) as raised:
+        openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES)
+    error = raised.value
+    assert error.code == "rate_limit_exceeded" and error.type == "requests"
+    assert int(error.response.headers["retry-after"]) <= 60
+    assert error.response.headers["x-ratelimit-remaining-requests"] == "0"
+    assert_valid("ErrorResponse", error.response.json())
+    assert [r.status_code for r in usage_records(3)] == [200, 200, 429]
+
+
+def test_a_tenants_limit_covers_all_its_keys(openai_client, tenant, api_key, prism_url):
+    Tenant.objects.filter(id=tenant.id).update(rpm_limit=1)
+    tenant.refresh_from_db()
+    tenant.save()
+    wait_for_a_fresh_minute()
+    openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES)
+    from tenants.services import key_issue
+
+    other = openai.OpenAI(base_url=f"{prism_url}/v1", api_key=key_issue(tenant=tenant)[1], max_retries=0)
+    with pytest.raises(openai.RateLimitError, match="tenant"):
+        other.chat.completions.create(model="gpt-4", messages=MESSAGES)
+    usage_records(2)
+
+
+def test_tokens_per_minute_reserve_an_estimate_and_settle_on_the_real_usage(openai_client):
+    ApiKey.objects.update(tpm_limit=1000)
+    ApiKey.objects.get().save()
+    wait_for_a_fresh_minute()
+    first = openai_client.chat.completions.with_raw_response.create(model="gpt-4", messages=MESSAGES, max_tokens=100)
+    # Remaining after the first request = 1000 - its estimate (body bytes / 4 + max_tokens).
+    estimate = 1000 - int(first.headers["x-ratelimit-remaining-tokens"])
+    assert 100 < estimate < 150
+    second = openai_client.chat.completions.with_raw_response.create(model="gpt-4", messages=MESSAGES, max_tokens=100)
+    # The first request's reservation was replaced by its real usage (10 tokens).
+    assert int(second.headers["x-ratelimit-remaining-tokens"]) == 1000 - 10 - estimate
+    with pytest.raises(openai.RateLimitError) as raised:
+        openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES, max_tokens=2000)
+    assert raised.value.type == "tokens"
+    usage_records(3)
+
+
+def test_a_monthly_budget_counts_stored_usage_and_answers_insufficient_quota(openai_client, tenant):
+    api_key = ApiKey.objects.get()
+    UsageRecord.objects.create(tenant=tenant, api_key=api_key, request_id="old", requested_model="gpt-4",
+                               total_tokens=700, status_code=200, latency_ms=1)
+    api_key.monthly_token_budget = 1000
+    api_key.save()
+    openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES, max_tokens=10)
+    with pytest.raises(openai.RateLimitError) as raised:
+        openai_client.chat.completions.create(model="gpt-4", messages=MESSAGES, max_tokens=500)
+    assert raised.value.code == "insufficient_quota"
+    usage_records(3)
+
+
+def test_two_processes_share_one_limit_through_redis(redis_url, upstream, api_key, settings, transactional_db):
+    limit, sent = 10, 30
+    ApiKey.objects.update(rpm_limit=limit)
+    env = {"REDIS_URL": redis_url, "PRISM_COUNTER_PREFIX": settings.PRISM_COUNTER_PREFIX}
+    prisms = [PrismProcess(upstream.url, server="uvicorn", **env) for _ in range(2)]
+    try:
+        wait_for_a_fresh_minute()
+        statuses = [
+            httpx.post(f"{prism.url}/v1/chat/completions", json={"model": "gpt-4", "messages": MESSAGES},
+                       headers={"Authorization": f"Bearer {api_key}"}).status_code
+            for prism, _ in zip(cycle(prisms), range(sent))
+        ]
+    finally:
+        for prism in prisms:
+            prism.stop()
+    assert statuses.count(200) == limit and statuses.count(429) == sent - limit
+    assert len(usage_records(sent)) == sent
