@@ -96,6 +96,12 @@ class ServiceUnavailable(GatewayError):
     default_message = "The upstream provider is unavailable."
 
 
+class UpstreamUnreachable(ServiceUnavailable):
+    """The connection to the upstream failed: worth a retry."""
+
+    default_message = "The upstream provider could not be reached."
+
+
 class GatewayTimeout(GatewayError):
     status_code = 504
     type = "api_error"

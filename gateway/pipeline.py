@@ -1,13 +1,10 @@
-"""The request's story: authenticate, route, ask for usage, call the provider."""
+"""The request's story: authenticate, validate, route, limit, ask for usage, call the provider."""
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .plugins.interface import Plugin, RequestContext
-
-
-async def _call_provider(context: RequestContext) -> None:
-    await context.route.provider.handle(context, None)
+from .resilience import provider_call
 
 
 class Pipeline:
@@ -15,7 +12,7 @@ class Pipeline:
 
     def __init__(self, plugins: list[Plugin]):
         self.plugins = plugins
-        chain = _call_provider
+        chain = provider_call
         for plugin in reversed(plugins):
             chain = _bind(plugin, chain)
         self._chain = chain

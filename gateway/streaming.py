@@ -10,6 +10,7 @@ from .errors import GatewayError, UpstreamError
 DONE = b"data: [DONE]"
 USAGE_NULL = b',"usage":null'
 EVENT_END = b"\n\n"
+DELTA_FIELDS = (b"content", b"arguments")
 
 
 class SSERelay:
@@ -24,6 +25,7 @@ class SSERelay:
         self.usage = None
         self.model = None
         self.done = False
+        self.delivered = 0  # content and argument deltas passed on, about one token each
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> bytes:
@@ -38,6 +40,7 @@ class SSERelay:
             events = events.replace(USAGE_NULL, b"")
         if DONE in events:
             self.done = True
+        self.delivered += sum(events.count(b'"%s":"' % f) - events.count(b'"%s":""' % f) for f in DELTA_FIELDS)
         if b'"usage"' not in events:
             return events
         return b"".join(self._event(event) for event in events.split(EVENT_END)[:-1])
@@ -90,10 +93,16 @@ async def stream_relay(context, send, receive) -> None:
     finally:
         watcher.cancel()
         await response.stream.aclose()
-        context.usage = relay.usage or context.usage
+        context.usage = relay.usage or context.usage or _delivered_usage(context, relay)
         context.metadata.setdefault("served_model", relay.model)
     if not context.metadata.get("client_gone"):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _delivered_usage(context, relay) -> dict:
+    """For a stream cut short, the upstream's count never came: estimate the prompt, count what was sent."""
+    prompt = len(context.body_bytes()) // 4
+    return {"prompt_tokens": prompt, "completion_tokens": relay.delivered, "total_tokens": prompt + relay.delivered}
 
 
 async def _cancel_on_disconnect(receive, task, context):

@@ -134,7 +134,13 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 # The gateway's hot path.
 PRISM_MAX_BODY_BYTES = env.int("PRISM_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 PRISM_UPSTREAM_CONNECT_TIMEOUT = env.float("PRISM_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
+PRISM_UPSTREAM_READ_TIMEOUT = env.float("PRISM_UPSTREAM_READ_TIMEOUT", default=300.0)
 PRISM_UPSTREAM_TIMEOUT = env.float("PRISM_UPSTREAM_TIMEOUT", default=600.0)
+# Retries of a failed upstream call (connection error, timeout, 429, 5xx) before the fallbacks are tried;
+# an upstream asking to wait longer than PRISM_RETRY_MAX_WAIT seconds is not retried.
+PRISM_UPSTREAM_RETRIES = env.int("PRISM_UPSTREAM_RETRIES", default=2)
+PRISM_RETRY_BACKOFF = env.float("PRISM_RETRY_BACKOFF", default=0.25)
+PRISM_RETRY_MAX_WAIT = env.float("PRISM_RETRY_MAX_WAIT", default=10.0)
 # Rate-limit and budget counters' key prefix, in the cache (Redis when REDIS_URL is set).
 PRISM_COUNTER_PREFIX = env.str("PRISM_COUNTER_PREFIX", default="prism")
 # How long a process trusts its cached keys and routes before it reads them again.

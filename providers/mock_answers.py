@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import orjson
 
 DONE = b"data: [DONE]\n\n"
+MAX_N = 128  # as OpenAI
+# What reading a malformed request raises (tools that are not tools, and so on): OpenAI answers 400.
+MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 FINGERPRINT = "fp_prism_mock"
 
 
@@ -94,6 +97,13 @@ def _token_logprob(token: str, logprob: float) -> dict:
     return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
 
 
+def answer_count(request: dict) -> int:
+    n = request.get("n") or 1
+    if type(n) is not int or not 1 <= n <= MAX_N:
+        raise ValueError(f"n must be an integer from 1 to {MAX_N}")
+    return n
+
+
 def _logprob(token: str, top: int) -> dict:
     alternatives = [token] + [f"alt{i}" for i in range(1, top)]
     top_logprobs = [_token_logprob(t, -0.25 * (i + 1)) for i, t in enumerate(alternatives[:top])]
@@ -121,7 +131,7 @@ def _message(answer: Answer) -> dict:
 
 
 def completion(request: dict, *, completion_id: str, created: int, length: int | None = None) -> dict:
-    answers = [plan(request, length) for _ in range(request.get("n") or 1)]
+    answers = [plan(request, length) for _ in range(answer_count(request))]
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -158,7 +168,7 @@ def _call_deltas(answer: Answer) -> list[dict]:
 
 def chunks(request: dict, *, completion_id: str, created: int, length: int | None = None):
     """Yield the stream's chunks: per choice a role delta, its tokens, its finish, then usage if asked."""
-    answers = [plan(request, length) for _ in range(request.get("n") or 1)]
+    answers = [plan(request, length) for _ in range(answer_count(request))]
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request["model"],
             "system_fingerprint": FINGERPRINT}

@@ -4,6 +4,7 @@ import time
 
 import orjson
 
+from gateway.errors import InvalidRequest
 from gateway.plugins.interface import ProviderResponse
 
 from . import mock_answers
@@ -17,9 +18,13 @@ class MockProvider(Provider):
     async def send(self, context):
         request = context.request_data
         kwargs = {"completion_id": f"chatcmpl-{context.request_id.removeprefix('req_')}", "created": int(time.time())}
-        if context.stream:
-            return ProviderResponse(200, stream=_sse(mock_answers.chunks(request, **kwargs)))
-        return ProviderResponse(200, body=orjson.dumps(mock_answers.completion(request, **kwargs)))
+        try:
+            if context.stream:
+                chunks = list(mock_answers.chunks(request, **kwargs))
+                return ProviderResponse(200, stream=_sse(chunks))
+            return ProviderResponse(200, body=orjson.dumps(mock_answers.completion(request, **kwargs)))
+        except mock_answers.MALFORMED:
+            raise InvalidRequest("The mock model could not read one of this request's parameters.") from None
 
 
 async def _sse(chunks):

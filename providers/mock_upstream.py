@@ -4,7 +4,9 @@ Faults and delays are chosen per request by the model's name, since Prism forwar
   *-fault-429, *-fault-500, *-fault-503   that error, in OpenAI's shape (429 with Retry-After)
   *-fault-garbage                         200 with a body that is not JSON
   *-fault-cut                             a stream that stops half-way without [DONE]
+  *-flaky-<n>                             503 for the first n requests with this exact model name
   *-delay-<ms>                            wait that long before each token
+Streams that the client abandons are noted in `cancelled` (their model names).
 Run it alone with `python -m providers.mock_upstream --port 9100 [--tokens 20] [--token-delay-ms 0]`.
 """
 
@@ -24,6 +26,7 @@ from . import mock_answers
 
 FAULT = re.compile(r"-fault-(\w+)")
 DELAY = re.compile(r"-delay-(\d+)")
+FLAKY = re.compile(r"-flaky-(\d+)")
 ERRORS = {
     "429": ("Rate limit reached for requests.", "requests", "rate_limit_exceeded"),
     "500": ("The server had an error while processing your request.", "server_error", None),
@@ -41,6 +44,8 @@ class MockUpstream:
         self.tokens = tokens
         self.token_delay = token_delay
         self.received = deque(maxlen=10_000)  # (headers, body bytes) of each chat request
+        self.cancelled = deque(maxlen=10_000)
+        self._failures = {}
         self._ids = itertools.count()
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat_completions)
@@ -56,11 +61,15 @@ class MockUpstream:
             return _error(401, "You didn't provide an API key.", "invalid_request_error", None)
         try:
             data = json.loads(body)
-        except ValueError:
+            model = data["model"]
+            fault = FAULT.search(model)
+        except mock_answers.MALFORMED:
             return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
-        model = data.get("model", "")
-        fault = FAULT.search(model)
         fault = fault.group(1) if fault else None
+        flaky = FLAKY.search(model)
+        if flaky and self._failures.setdefault(model, 0) < int(flaky.group(1)):
+            self._failures[model] += 1
+            fault = "503"
         if fault in ERRORS:
             headers = {"Retry-After": "1", **RATE_LIMIT_HEADERS} if fault == "429" else {}
             return _error(int(fault), *ERRORS[fault], headers=headers)
@@ -70,20 +79,27 @@ class MockUpstream:
         delay = int(delay.group(1)) / 1000 if delay else self.token_delay
         headers = {"x-request-id": f"req_mock_{next(self._ids)}", **RATE_LIMIT_HEADERS}
         kwargs = {"completion_id": f"chatcmpl-mock{next(self._ids)}", "created": int(time.time()), "length": self.tokens}
-        if not data.get("stream"):
-            answer = mock_answers.completion(data, **kwargs)
+        try:
+            chunks = list(mock_answers.chunks(data, **kwargs)) if data.get("stream") else None
+            answer = None if chunks else mock_answers.completion(data, **kwargs)
+        except mock_answers.MALFORMED:
+            return _error(400, "Invalid request parameters.", "invalid_request_error", None)
+        if answer is not None:
             if delay:
                 await asyncio.sleep(delay * answer["usage"]["completion_tokens"])
             return web.Response(body=orjson.dumps(answer), content_type="application/json", headers=headers)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **headers})
         await response.prepare(request)
-        chunks = list(mock_answers.chunks(data, **kwargs))
         if fault == "cut":
             chunks = chunks[: len(chunks) // 2]
-        for chunk in chunks:
-            if delay and chunk["choices"] and "content" in chunk["choices"][0]["delta"]:
-                await asyncio.sleep(delay)
-            await response.write(mock_answers.sse(chunk))
+        try:
+            for chunk in chunks:
+                if delay and chunk["choices"] and "content" in chunk["choices"][0]["delta"]:
+                    await asyncio.sleep(delay)
+                await response.write(mock_answers.sse(chunk))
+        except (ConnectionError, asyncio.CancelledError):
+            self.cancelled.append(model)
+            raise
         if fault == "cut":
             request.transport.close()
             return response

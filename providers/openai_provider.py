@@ -5,7 +5,7 @@ import asyncio
 import aiohttp
 from django.conf import settings
 
-from gateway.errors import GatewayTimeout, ServiceUnavailable, UpstreamError
+from gateway.errors import GatewayTimeout, ServiceUnavailable, UpstreamError, UpstreamUnreachable
 from gateway.plugins.interface import ProviderResponse
 
 from .base import Provider
@@ -36,9 +36,6 @@ class OpenAIProvider(Provider):
         self.url = settings.OPENAI_BASE_URL.rstrip("/") + "/chat/completions"
         self.api_key = settings.OPENAI_API_KEY
         self.headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
-        self.timeout = aiohttp.ClientTimeout(
-            total=settings.PRISM_UPSTREAM_TIMEOUT, sock_connect=settings.PRISM_UPSTREAM_CONNECT_TIMEOUT
-        )
 
     def session(self) -> aiohttp.ClientSession:
         """The process's pooled client; a new one only if the event loop changed (as between tests)."""
@@ -46,7 +43,7 @@ class OpenAIProvider(Provider):
         if self._session is None or self._session.closed or self._session._loop is not loop:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self.timeout, auto_decompress=True, skip_auto_headers=["User-Agent"]
+                connector=connector, auto_decompress=True, skip_auto_headers=["User-Agent"]
             )
         return self._session
 
@@ -57,12 +54,13 @@ class OpenAIProvider(Provider):
     async def send(self, context):
         if not self.api_key:
             raise ServiceUnavailable("The OpenAI provider is not configured: set OPENAI_API_KEY.")
+        timeout = upstream_timeout((context.route and context.route.timeout) or settings.PRISM_UPSTREAM_TIMEOUT)
         try:
-            response = await self.session().post(self.url, data=context.body_bytes(), headers=self.headers)
+            response = await self.session().post(self.url, data=context.body_bytes(), headers=self.headers, timeout=timeout)
         except asyncio.TimeoutError:
             raise GatewayTimeout() from None
         except aiohttp.ClientError:
-            raise ServiceUnavailable("The upstream provider could not be reached.") from None
+            raise UpstreamUnreachable() from None
         headers = [(name, value) for name, value in response.raw_headers if _relayed(name)]
         if context.stream and response.status == 200 and response.content_type == "text/event-stream":
             return ProviderResponse(response.status, headers, stream=_stream(response))
@@ -75,6 +73,15 @@ class OpenAIProvider(Provider):
         finally:
             response.release()
         return ProviderResponse(response.status, headers, body=body)
+
+
+def upstream_timeout(total: float) -> aiohttp.ClientTimeout:
+    """Connect, first byte (and any pause in a stream), and total, from the settings."""
+    return aiohttp.ClientTimeout(
+        total=total,
+        sock_connect=settings.PRISM_UPSTREAM_CONNECT_TIMEOUT,
+        sock_read=settings.PRISM_UPSTREAM_READ_TIMEOUT,
+    )
 
 
 def _relayed(header: bytes) -> bool:

@@ -27,6 +27,8 @@ class Route:
     provider_name: str
     provider: "Plugin"
     upstream_model: str
+    timeout: float | None = None
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -17,6 +17,8 @@ from ..interface import Plugin, Route
 class Target:
     provider: str
     upstream_model: str
+    timeout: float | None = None
+    fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 def prefix_map_load(path=None) -> dict[str, str]:
@@ -27,15 +29,16 @@ def prefix_map_load(path=None) -> dict[str, str]:
 def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[str, str]) -> Target | None:
     """A tenant's rules beat global rules, which beat config.yml; then the longest prefix, then priority."""
     candidates = [
-        ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority), rule.provider, rule.upstream_model)
+        ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority),
+         Target(rule.provider, rule.upstream_model or model, rule.timeout, rule.fallbacks))
         for rule in rules
         if model.startswith(rule.model_prefix)
     ]
-    candidates += [((0, len(prefix), 0), provider, "") for prefix, provider in prefix_map.items() if model.startswith(prefix)]
+    candidates += [((0, len(prefix), 0), Target(provider, model)) for prefix, provider in prefix_map.items()
+                   if model.startswith(prefix)]
     if not candidates:
         return None
-    _, provider, upstream_model = max(candidates, key=lambda candidate: candidate[0])
-    return Target(provider=provider, upstream_model=upstream_model or model)
+    return max(candidates, key=lambda candidate: candidate[0])[1]
 
 
 def model_not_found(model: str) -> ModelNotFound:
@@ -63,7 +66,8 @@ class ModelRouter(Plugin):
         target = await self.target(context)
         if target is None:
             raise model_not_found(context.model)
-        context.route = Route(target.provider, await provider_get(target.provider), target.upstream_model)
+        provider = await provider_get(target.provider)
+        context.route = Route(target.provider, provider, target.upstream_model, target.timeout, target.fallbacks)
         if target.upstream_model != context.model:
             context.request_data_update(model=target.upstream_model)
         await next(context)

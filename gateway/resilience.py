@@ -1,0 +1,72 @@
+"""Calling the routed provider: retries with backoff and jitter, then the routing rule's fallbacks.
+
+Retried: connection failures, timeouts, and upstream 408/409/429/5xx answers, for plain calls and
+for streams (which fail this way only before their first byte). An upstream's Retry-After is
+honoured; if it asks for more than PRISM_RETRY_MAX_WAIT seconds, its answer is passed on instead.
+"""
+
+import asyncio
+import random
+
+from django.conf import settings
+
+from providers.registry import provider_get
+
+from .errors import GatewayTimeout, UpstreamUnreachable
+from .plugins.interface import RequestContext, Route
+
+RETRYABLE_STATUSES = frozenset([408, 409, 429, 500, 502, 503, 504])
+
+
+def retry_after(headers) -> float | None:
+    """The wait the upstream asked for, in seconds (retry-after-ms, or retry-after in seconds)."""
+    values = {name.lower(): value for name, value in headers}
+    for name, scale in ((b"retry-after-ms", 0.001), (b"retry-after", 1.0)):
+        try:
+            return float(values[name]) * scale
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, settings.PRISM_RETRY_BACKOFF * 2**attempt)
+
+
+async def _fallback_routes(context: RequestContext):
+    for provider_name, model in context.route.fallbacks:
+        yield Route(provider_name, await provider_get(provider_name), model, context.route.timeout)
+
+
+async def _attempts(context: RequestContext, sleep) -> bool:
+    """Call the current route until it answers for good; False if it keeps failing in a retryable way."""
+    for attempt in range(settings.PRISM_UPSTREAM_RETRIES + 1):
+        try:
+            await context.route.provider.handle(context, None)
+        except (UpstreamUnreachable, GatewayTimeout) as error:
+            context.error, wait = error, backoff(attempt)
+        else:
+            context.error = None
+            if context.response.status not in RETRYABLE_STATUSES:
+                return True
+            asked = retry_after(context.response.headers)
+            if asked is not None and asked > settings.PRISM_RETRY_MAX_WAIT:
+                return False
+            wait = max(asked or 0, backoff(attempt))
+        if attempt < settings.PRISM_UPSTREAM_RETRIES:
+            await sleep(wait)
+    return False
+
+
+async def provider_call(context: RequestContext, *, sleep=asyncio.sleep) -> None:
+    """The pipeline's last step: the routed provider, then each fallback, until one answers."""
+    if await _attempts(context, sleep):
+        return
+    async for route in _fallback_routes(context):
+        context.route = route
+        context.request_data_update(model=route.upstream_model)
+        if await _attempts(context, sleep):
+            return
+    if context.error is not None:
+        raise context.error
