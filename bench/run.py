@@ -156,7 +156,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="prism-bench-")
     upstream = Server("upstream", [BIN / "python", "-m", "providers.mock_upstream", "--port", "{port}", "--tokens", "20"], {})
     env = {
-        "DEBUG": "0", "SECRET_KEY": "bench", "PRISM_KEY_PEPPER": "bench", "LOG_LEVEL": "WARNING",
+        "DEBUG": "0", "SECRET_KEY": "bench", "PRISM_KEY_PEPPER": "bench", "LOG_LEVEL": "WARNING", "PRISM_REQUEST_LOG": "0",
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
         "OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url,
     }

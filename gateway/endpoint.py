@@ -7,8 +7,10 @@ and hands the usage record to the batch writer. Nothing here touches the databas
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 
-from .errors import GatewayError, MethodNotAllowed, PayloadTooLarge
+from .errors import GatewayError, MethodNotAllowed, PayloadTooLarge, ServiceUnavailable
+from .observability import request_observe
 from .pipeline import pipeline_from_settings
 from .plugins.interface import RequestContext
 from .streaming import error_event, stream_relay
@@ -83,6 +85,10 @@ class ChatCompletionsEndpoint:
                 await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
                 await stream_relay(context, send, receive)
+        except DatabaseError:
+            logger.exception("Database error in request %s", context.request_id)
+            context.error = ServiceUnavailable("Prism's database is unavailable.")
+            await send_whole(send, 503, JSON_HEADERS + id_header, context.error.body())
         except GatewayError as error:
             context.error = error
             headers = JSON_HEADERS + error.headers + context.response_headers + id_header
@@ -96,6 +102,8 @@ class ChatCompletionsEndpoint:
                 await send_whole(send, 500, JSON_HEADERS + id_header, context.error.body())
         finally:
             if context.api_key is not None:
-                usage_writer.add(usage_record(context))
+                record = usage_record(context)
+                usage_writer.add(record)
+                request_observe(record, context.api_key.tenant_name)
             for finish in context.finishers:
                 await finish(context)

@@ -6,6 +6,7 @@ import time
 import orjson
 
 from .errors import GatewayError, UpstreamError
+from .observability import OPEN_STREAMS
 
 DONE = b"data: [DONE]"
 USAGE_NULL = b',"usage":null'
@@ -74,6 +75,7 @@ async def stream_relay(context, send, receive) -> None:
     relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False))
     relaying = asyncio.current_task()
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, relaying, context))
+    OPEN_STREAMS.inc()
     try:
         async for chunk in response.stream:
             events = relay.feed(chunk)
@@ -91,6 +93,7 @@ async def stream_relay(context, send, receive) -> None:
             raise
         relaying.uncancel()
     finally:
+        OPEN_STREAMS.dec()
         watcher.cancel()
         await response.stream.aclose()
         context.usage = relay.usage or context.usage or _delivered_usage(context, relay)

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from tenants.services import usage_records_create
 
+from .observability import USAGE_QUEUE
+
 logger = logging.getLogger(__name__)
 
 CLIENT_CLOSED_REQUEST = 499
@@ -64,6 +66,7 @@ class UsageWriter:
 
     def add(self, record: dict) -> None:
         self.pending.append(record)
+        USAGE_QUEUE.set(len(self.pending))
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -84,6 +87,7 @@ class UsageWriter:
             await database_sync_to_async(usage_records_create)(records=batch)
             stored = set(map(id, batch))  # by identity: another flush may have stored some already
             self.pending = [record for record in self.pending if id(record) not in stored]
+            USAGE_QUEUE.set(len(self.pending))
 
     def flush_sync(self):
         if self.pending:

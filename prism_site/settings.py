@@ -70,6 +70,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database fails fast (503), rather than hanging requests.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent readers while the usage writer writes; tests use a file so other processes can share it.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -116,8 +119,20 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "requests": {"class": "logging.StreamHandler", "formatter": "message"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One JSON line per chat request (gateway/observability.py); PRISM_REQUEST_LOG=0 turns it off.
+    "loggers": {
+        "prism.requests": {
+            "handlers": ["requests"],
+            "level": "INFO" if env.bool("PRISM_REQUEST_LOG", default=True) else "WARNING",
+            "propagate": False,
+        },
+    },
 }
 
 # Providers: names used by the router's config.yml and routing rules, mapped to their classes.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from gateway import health
 from gateway.views import not_found
 
 admin.site.site_header = admin.site.site_title = "Prism administration"
@@ -9,5 +10,8 @@ admin.site.index_title = "Tenants, keys, routing and usage"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("gateway.urls")),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("metrics", health.metrics),
     re_path(r"^(?!admin/|static/)", not_found),
 ]

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -132,9 +133,10 @@ class PrismProcess:
         environment = {
             **os.environ, "DATABASE_URL": test_database_url(), "OPENAI_BASE_URL": upstream_url, **env,
         }
+        self.output = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the server
         self.process = subprocess.Popen(
             [os.path.join(os.path.dirname(sys.executable), command[0]), *command[1:]],
-            env=environment, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=environment, cwd=settings.BASE_DIR, stdout=self.output, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -142,9 +144,13 @@ class PrismProcess:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
-                assert self.process.poll() is None, self.process.stdout.read().decode()
+                assert self.process.poll() is None, self.read_output()
                 assert time.monotonic() < deadline, "Prism did not start"
                 time.sleep(0.1)
+
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode()
 
     def stop(self, sig=signal.SIGTERM) -> int:
         self.process.send_signal(sig)
