@@ -10,8 +10,9 @@ admin.site.index_title = "Tenants, keys, routing and usage"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("gateway.urls")),
+    path("dashboard/", include("tenants.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", health.metrics),
-    re_path(r"^(?!admin/|static/)", not_found),
+    re_path(r"^(?!admin/|static/|dashboard/)", not_found),
 ]

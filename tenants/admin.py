@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from .models import ApiKey, RoutingRule, Tenant, UsageRecord
+from .models import ApiKey, ModelPrice, RoutingRule, Tenant, UsageRecord
 from .services import key_save_new
 
 
@@ -13,6 +13,13 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = ["model_prefix", "input_per_million", "output_per_million"]
+    search_fields = ["model_prefix"]
 
 
 @admin.register(ApiKey)
@@ -65,7 +72,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     list_display = [
         "created_at", "request_id", "tenant", "api_key", "requested_model", "served_model", "status_code",
-        "prompt_tokens", "completion_tokens", "total_tokens", "is_stream", "latency_ms",
+        "prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_stream", "latency_ms",
     ]
     list_filter = [
         "tenant", ("api_key", admin.RelatedOnlyFieldListFilter), "requested_model", "status_code", "is_stream",

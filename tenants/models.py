@@ -22,6 +22,10 @@ class Limits(models.Model):
 class Tenant(Limits):
     name = models.CharField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True, help_text="An inactive tenant's keys all stop working.")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="tenants",
+        help_text="Users who see this tenant's usage in the dashboard (staff see every tenant).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,6 +119,20 @@ class RoutingRule(models.Model):
         return f"{self.model_prefix}* → {target}"
 
 
+class ModelPrice(models.Model):
+    """What a model costs, in US dollars per million tokens; applied when a usage record is written."""
+
+    model_prefix = models.CharField(max_length=100, unique=True, help_text="The longest matching prefix applies.")
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+
+    class Meta:
+        ordering = ["model_prefix"]
+
+    def __str__(self):
+        return f"{self.model_prefix}: ${self.input_per_million} in, ${self.output_per_million} out per 1M tokens"
+
+
 class UsageRecord(models.Model):
     """One request through the gateway, with the upstream's own token counts."""
 
@@ -132,6 +150,7 @@ class UsageRecord(models.Model):
     is_stream = models.BooleanField(default=False)
     latency_ms = models.PositiveIntegerField()
     ttft_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Time to first token, for streams.")
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=0, help_text="US dollars, at the prices of the day.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,14 +2,16 @@
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .keys import NewKey, key_generate, key_hash, key_prefix
-from .models import ApiKey, Tenant, UsageRecord
+from .models import ApiKey, ModelPrice, Tenant, UsageRecord
 
 logger = logging.getLogger(__name__)
+MILLION = Decimal(1_000_000)
 
 
 def tenant_create(*, name: str, **limits) -> tuple[Tenant, bool]:
@@ -60,6 +62,17 @@ def key_revoke(*, prefix: str) -> ApiKey:
     return api_key
 
 
+def usage_cost(record: dict, prices: dict) -> Decimal:
+    """The record's cost at today's prices: the longest price prefix of the model that served it."""
+    model = record["served_model"] or record["requested_model"]
+    matches = [prefix for prefix in prices if model.startswith(prefix)]
+    if not matches:
+        return Decimal(0)
+    price = prices[max(matches, key=len)]
+    return (record["prompt_tokens"] * price.input_per_million
+            + record["completion_tokens"] * price.output_per_million) / MILLION
+
+
 def usage_records_create(*, records: list[dict]) -> None:
     """Store a batch of usage records; a record already stored (same request id) is not counted twice.
 
@@ -68,6 +81,9 @@ def usage_records_create(*, records: list[dict]) -> None:
     """
     if not records:
         return
+    prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
+    for record in records:
+        record["cost"] = usage_cost(record, prices)
     try:
         with transaction.atomic():
             UsageRecord.objects.bulk_create([UsageRecord(**record) for record in records], ignore_conflicts=True)

@@ -1,0 +1,27 @@
+"""GET /v1/usage: the dashboard's numbers as JSON, for scripts.
+
+A Prism key sees its own tenant; a logged-in user (session) the tenants the dashboard shows them.
+"""
+
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants.models import Tenant
+from tenants.usage_reports import tenants_visible, usage_report, usage_selection
+
+from .authentication import KeyHolder, PrismKeyAuthentication
+
+
+class UsageReport(APIView):
+    authentication_classes = [PrismKeyAuthentication, SessionAuthentication]
+
+    def get(self, request):
+        if isinstance(request.user, KeyHolder):
+            tenants = Tenant.objects.filter(id=request.auth.tenant_id)
+        else:
+            tenants = tenants_visible(request.user)
+        period, _, records = usage_selection(request.query_params, tenants=tenants)
+        report = usage_report(records, period)
+        return Response({"object": "usage.report", "period": {"name": period.name, "since": period.since,
+                                                               "until": period.until}, **report})
