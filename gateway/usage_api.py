@@ -21,7 +21,7 @@ class UsageReport(APIView):
             tenants = Tenant.objects.filter(id=request.auth.tenant_id)
         else:
             tenants = tenants_visible(request.user)
-        period, _, records = usage_selection(request.query_params, tenants=tenants)
-        report = usage_report(records, period)
+        selection = usage_selection(request.query_params, tenants=tenants)
+        period = selection.period
         return Response({"object": "usage.report", "period": {"name": period.name, "since": period.since,
-                                                               "until": period.until}, **report})
+                                                               "until": period.until}, **usage_report(selection)})

@@ -163,3 +163,22 @@ class UsageRecord(models.Model):
 
     def __str__(self):
         return self.request_id
+
+
+class UsageHour(models.Model):
+    """Usage added up per hour, tenant, key and model, kept current by the usage writer for the dashboard."""
+
+    hour = models.DateTimeField()
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    model = models.CharField(max_length=100)
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    total_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=8, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "tenant", "api_key", "model"], name="usage_hour_unique")]
+        indexes = [models.Index(fields=["tenant", "hour"])]

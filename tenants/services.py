@@ -4,11 +4,13 @@ import logging
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from .keys import NewKey, key_generate, key_hash, key_prefix
-from .models import ApiKey, ModelPrice, Tenant, UsageRecord
+from .models import ApiKey, ModelPrice, Tenant, UsageHour, UsageRecord
 
 logger = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
@@ -74,24 +76,21 @@ def usage_cost(record: dict, prices: dict) -> Decimal:
 
 
 def usage_records_create(*, records: list[dict]) -> None:
-    """Store a batch of usage records; a record already stored (same request id) is not counted twice.
+    """Store a batch of usage records and add them to the hourly totals, each exactly once.
 
-    If the batch is refused (a record names a tenant or key deleted meanwhile), the records are
-    stored one by one so that one bad record cannot hold back the others; the bad one is logged.
+    A record already stored (same request id) is skipped, so a batch written twice counts once. If
+    the batch is refused (a record names a tenant or key deleted meanwhile), the records are stored
+    one by one so that one bad record cannot hold back the others; the bad one is logged.
     """
-    if not records:
-        return
     prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
     for record in records:
         record["cost"] = usage_cost(record, prices)
     try:
-        with transaction.atomic():
-            UsageRecord.objects.bulk_create([UsageRecord(**record) for record in records], ignore_conflicts=True)
+        _records_store(records)
     except IntegrityError:
         for record in records:
             try:
-                with transaction.atomic():
-                    UsageRecord.objects.bulk_create([UsageRecord(**record)], ignore_conflicts=True)
+                _records_store([record])
             except IntegrityError:
                 logger.error("Dropped usage record %s: its tenant or key no longer exists", record)
     last_used = {}
@@ -99,3 +98,61 @@ def usage_records_create(*, records: list[dict]) -> None:
         last_used[record["api_key_id"]] = record["created_at"]
     for api_key_id, when in last_used.items():
         ApiKey.objects.filter(id=api_key_id).update(last_used_at=when)
+
+
+def _records_store(records: list[dict]) -> None:
+    with transaction.atomic():
+        stored = set(
+            UsageRecord.objects.filter(request_id__in=[r["request_id"] for r in records]).values_list("request_id", flat=True)
+        )
+        new = [record for record in records if record["request_id"] not in stored]
+        UsageRecord.objects.bulk_create([UsageRecord(**record) for record in new])
+        _hours_add(new)
+
+
+HOUR_FIELDS = ["requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
+
+
+def _hours_add(records: list[dict]) -> None:
+    """Add records to their hours' totals, in one upsert per hour, tenant, key and model."""
+    totals = {}
+    for record in records:
+        group = (record["created_at"].replace(minute=0, second=0, microsecond=0), record["tenant_id"],
+                 record["api_key_id"], record["requested_model"])
+        row = totals.setdefault(group, dict.fromkeys(HOUR_FIELDS, 0))
+        row["requests"] += 1
+        row["errors"] += record["status_code"] >= 400
+        for field in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"):
+            row[field] += record[field]
+    if not totals:
+        return
+    table = UsageHour._meta.db_table
+    columns = ", ".join(HOUR_FIELDS)
+    updates = ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in HOUR_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (hour, tenant_id, api_key_id, model, {columns}) "
+            f"VALUES (%s, %s, %s, %s, {', '.join(['%s'] * len(HOUR_FIELDS))}) "
+            f"ON CONFLICT (hour, tenant_id, api_key_id, model) DO UPDATE SET {updates}",
+            [(connection.ops.adapt_datetimefield_value(hour), *group, *(row[field] for field in HOUR_FIELDS))
+             for (hour, *group), row in totals.items()],
+        )
+
+
+def usage_hours_rebuild() -> int:
+    """Recompute the hourly totals from every usage record (after a bulk import); returns the rows made."""
+    totals = (
+        UsageRecord.objects.annotate(hour_=TruncHour("created_at"))
+        .values("hour_", "tenant_id", "api_key_id", "requested_model")
+        .annotate(requests_=Count("id"), errors_=Count("id", filter=Q(status_code__gte=400)),
+                  **{f"{field}_": Sum(field) for field in HOUR_FIELDS[2:]})
+    )
+    with transaction.atomic():
+        UsageHour.objects.all().delete()
+        hours = UsageHour.objects.bulk_create(
+            (UsageHour(hour=row["hour_"], tenant_id=row["tenant_id"], api_key_id=row["api_key_id"],
+                       model=row["requested_model"], **{field: row[f"{field}_"] for field in HOUR_FIELDS})
+             for row in totals.iterator()),
+            batch_size=5000,
+        )
+    return len(hours)

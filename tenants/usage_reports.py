@@ -1,19 +1,21 @@
 """Usage aggregates for the dashboard and the usage API, computed in the database.
 
-Everything starts from `usage_selection()` within `tenants_visible()`, so a user only ever counts the
-tenants they may see.
+Totals, series and breakdowns add up the hourly table (UsageHour) that the usage writer keeps;
+percentiles and recent requests read the records themselves. Periods start on the hour, so both
+agree. Everything starts from `usage_selection()` within `tenants_visible()`, so a user only ever
+counts the tenants they may see.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Aggregate, F, FloatField, Sum
+from django.db.models.functions import TruncDay
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from .models import Tenant, UsageRecord
+from .models import Tenant, UsageHour, UsageRecord
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -37,7 +39,7 @@ def period_parse(params, *, now: datetime | None = None) -> Period:
         start = datetime.combine(since, datetime.min.time(), tzinfo=timezone.get_current_timezone())
         return Period("custom", start, start + timedelta(days=(until - since).days + 1))
     name = params.get("period") if params.get("period") in PERIODS else "24h"
-    return Period(name, now - PERIODS[name], now)
+    return Period(name, (now - PERIODS[name]).replace(minute=0, second=0, microsecond=0), now)
 
 
 def tenants_visible(user):
@@ -45,13 +47,23 @@ def tenants_visible(user):
     return Tenant.objects.all() if user.is_staff else Tenant.objects.filter(members=user)
 
 
-def usage_selection(params, *, tenants):
-    """(period, chosen tenant id or None, records) for a request's query parameters, within `tenants`."""
+@dataclass(frozen=True)
+class Selection:
+    period: Period
+    tenant_id: int | None
+    records: object  # UsageRecord queryset
+    hours: object  # UsageHour queryset
+
+
+def usage_selection(params, *, tenants) -> Selection:
+    """What a request's query parameters select (period, optional tenant), within `tenants`."""
     period = period_parse(params)
     tenant_id = params.get("tenant")
     tenant_id = int(tenant_id) if tenant_id and tenant_id.isdigit() else None
+    tenants = tenants.filter(id=tenant_id) if tenant_id else tenants
     records = UsageRecord.objects.filter(tenant__in=tenants, created_at__gte=period.since, created_at__lt=period.until)
-    return period, tenant_id, records.filter(tenant_id=tenant_id) if tenant_id else records
+    hours = UsageHour.objects.filter(tenant__in=tenants, hour__gte=period.since, hour__lt=period.until)
+    return Selection(period, tenant_id, records, hours)
 
 
 class PercentileCont(Aggregate):
@@ -82,62 +94,59 @@ def _interpolated(values: list, fraction: float) -> float:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
-TOTALS = {
-    "requests": Count("id"),
-    "prompt_tokens": Sum("prompt_tokens"),
-    "completion_tokens": Sum("completion_tokens"),
-    "total_tokens": Sum("total_tokens"),
-    "cost": Sum("cost"),
-    "errors": Count("id", filter=Q(status_code__gte=400)),
-}
+TOTALS = {field: Sum(field) for field in
+          ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "errors"]}
 
 
 def _with_zeros(row: dict) -> dict:
     return {name: (value if value is not None else 0) for name, value in row.items()}
 
 
-def usage_summary(records) -> dict:
-    summary = _with_zeros(records.aggregate(**TOTALS))
+def usage_summary(selection: Selection) -> dict:
+    summary = _with_zeros(selection.hours.aggregate(**TOTALS))
     summary["error_rate"] = summary["errors"] / summary["requests"] if summary["requests"] else 0.0
-    summary["latency_p50_ms"], summary["latency_p95_ms"] = _percentiles(records, "latency_ms")
-    summary["ttft_p50_ms"], summary["ttft_p95_ms"] = _percentiles(records, "ttft_ms")
+    summary["latency_p50_ms"], summary["latency_p95_ms"] = _percentiles(selection.records, "latency_ms")
+    summary["ttft_p50_ms"], summary["ttft_p95_ms"] = _percentiles(selection.records, "ttft_ms")
     return summary
 
 
-def usage_series(records, period: Period) -> list[dict]:
-    trunc = TruncHour if period.bucket == "hour" else TruncDay
-    rows = records.annotate(time=trunc("created_at")).values("time").annotate(**TOTALS).order_by("time")
-    return [_with_zeros(row) for row in rows]
+def usage_series(selection: Selection) -> list[dict]:
+    """Totals per hour, or per day for periods longer than two days."""
+    if selection.period.bucket == "hour":
+        rows = selection.hours.values(time=F("hour"))
+    else:
+        rows = selection.hours.annotate(time=TruncDay("hour")).values("time")
+    return [_with_zeros(row) for row in rows.annotate(**TOTALS).order_by("time")]
 
 
 BREAKDOWNS = {
     "tenant": {"name": F("tenant__name")},
     "key": {"name": F("api_key__prefix"), "label": F("api_key__label"), "tenant_name": F("tenant__name")},
-    "model": {"name": F("requested_model")},
+    "model": {"name": F("model")},
 }
 
 
-def usage_breakdown(records, by: str) -> list[dict]:
-    rows = records.values(**BREAKDOWNS[by]).annotate(**TOTALS).order_by("-total_tokens", "-requests")
+def usage_breakdown(selection: Selection, by: str) -> list[dict]:
+    rows = selection.hours.values(**BREAKDOWNS[by]).annotate(**TOTALS).order_by("-total_tokens", "-requests")
     return [_with_zeros(row) for row in rows]
 
 
-def usage_recent(records, limit: int = 50) -> list[dict]:
+def usage_recent(selection: Selection, limit: int = 50) -> list[dict]:
     fields = ["created_at", "request_id", "tenant__name", "api_key__prefix", "requested_model", "served_model",
               "status_code", "error_type", "is_stream", "total_tokens", "cost", "latency_ms", "ttft_ms"]
-    return list(records.order_by("-created_at").values(*fields)[:limit])
+    return list(selection.records.order_by("-created_at").values(*fields)[:limit])
 
 
 TABLES = {
-    "summary": lambda records, period: [usage_summary(records)],
+    "summary": lambda selection: [usage_summary(selection)],
     "series": usage_series,
-    "by_tenant": lambda records, period: usage_breakdown(records, "tenant"),
-    "by_key": lambda records, period: usage_breakdown(records, "key"),
-    "by_model": lambda records, period: usage_breakdown(records, "model"),
-    "recent": lambda records, period: usage_recent(records),
+    "by_tenant": lambda selection: usage_breakdown(selection, "tenant"),
+    "by_key": lambda selection: usage_breakdown(selection, "key"),
+    "by_model": lambda selection: usage_breakdown(selection, "model"),
+    "recent": usage_recent,
 }
 
 
-def usage_report(records, period: Period) -> dict:
+def usage_report(selection: Selection) -> dict:
     """Every table of the dashboard, by name."""
-    return {name: table(records, period) for name, table in TABLES.items()}
+    return {name: table(selection) for name, table in TABLES.items()}

@@ -26,12 +26,13 @@ def _bars(series: list[dict], field: str) -> list[dict]:
 @login_required
 def dashboard(request):
     tenants = tenants_visible(request.user)
-    period, tenant_id, records = usage_selection(request.GET, tenants=tenants)
-    report = usage_report(records, period)
+    selection = usage_selection(request.GET, tenants=tenants)
+    report = usage_report(selection)
     charts = [(title, _bars(report["series"], field)) for title, field in
               (("Requests", "requests"), ("Tokens", "total_tokens"), ("Cost (USD)", "cost"))]
     context = {
-        "period": period, "periods": PERIODS, "tenants": tenants, "tenant_id": tenant_id, "report": report,
+        "period": selection.period, "periods": PERIODS, "tenants": tenants, "tenant_id": selection.tenant_id,
+        "report": report,
         "summary": report["summary"][0], "charts": charts, "chart_height": CHART_HEIGHT,
         "query": request.GET.urlencode(),
     }
@@ -42,10 +43,10 @@ def dashboard(request):
 def dashboard_csv(request, table):
     if table not in TABLES:
         raise Http404("No such table")
-    period, _, records = usage_selection(request.GET, tenants=tenants_visible(request.user))
-    rows = TABLES[table](records, period)
+    selection = usage_selection(request.GET, tenants=tenants_visible(request.user))
+    rows = TABLES[table](selection)
     response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="prism-{table}-{period.name}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="prism-{table}-{selection.period.name}.csv"'
     if rows:
         writer = csv.DictWriter(response, fieldnames=list(rows[0]))
         writer.writeheader()

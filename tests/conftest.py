@@ -10,10 +10,13 @@ import tempfile
 import threading
 import time
 
+from datetime import timedelta
+
 import openai
 import pytest
 import uvicorn
 from django.conf import settings
+from django.utils import timezone
 
 from providers.mock_upstream import MockUpstream
 from tenants.directory import directory
@@ -90,6 +93,18 @@ def openai_client(transactional_db, prism_url, api_key) -> openai.OpenAI:
 async def async_openai_client(transactional_db, prism_url, api_key):
     async with openai.AsyncOpenAI(base_url=f"{prism_url}/v1", api_key=api_key, max_retries=0) as client:
         yield client
+
+
+def record(api_key, request_id, *, model="gpt-4", prompt=1000, completion=500, status=200, latency=10, ttft=None,
+           ago=timedelta(minutes=5)):
+    """A usage record as the gateway builds it, for tests that store usage directly."""
+    return {
+        "tenant_id": api_key.tenant_id, "api_key_id": api_key.id, "request_id": request_id,
+        "requested_model": model, "served_model": model, "provider": "openai_provider",
+        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+        "status_code": status, "error_type": "" if status == 200 else "server_error", "is_stream": ttft is not None,
+        "latency_ms": latency, "ttft_ms": ttft, "created_at": timezone.now() - ago,
+    }
 
 
 def usage_records(count: int, timeout: float = 10.0) -> list[UsageRecord]:

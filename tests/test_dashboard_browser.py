@@ -5,12 +5,12 @@ from datetime import timedelta
 import openai
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from selenium.webdriver.common.by import By
 
-from tenants.models import UsageRecord
+from tenants.models import ApiKey
+from tenants.services import usage_records_create
 from tests.browser import browser, screenshot  # noqa: F401  (fixture)
-from tests.conftest import usage_records
+from tests.conftest import record, usage_records
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +22,11 @@ def test_staff_read_usage_in_the_dashboard(browser, prism_url, openai_client, tr
     list(openai_client.chat.completions.create(model="gpt-3.5-turbo", messages=[{"role": "user", "content": "s"}],
                                                stream=True))
     usage_records(7)
-    for hours, record in zip([3, 5, 9, 14], UsageRecord.objects.all()):  # spread them over the day for the charts
-        UsageRecord.objects.filter(id=record.id).update(created_at=timezone.now() - timedelta(hours=hours))
+    api_key = ApiKey.objects.get()
+    usage_records_create(records=[  # earlier today, for the charts
+        record(api_key, f"earlier-{hours}", ago=timedelta(hours=hours), prompt=hours * 10, completion=hours * 5)
+        for hours in [3, 5, 9, 14]
+    ])
     get_user_model().objects.create_superuser("staff", password="pw-for-tests")
 
     browser.get(f"{prism_url}/dashboard/")
@@ -32,7 +35,7 @@ def test_staff_read_usage_in_the_dashboard(browser, prism_url, openai_client, tr
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
     summary = browser.find_element(By.ID, "summary").text
-    assert "7\nrequests" in summary
+    assert "11\nrequests" in summary
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")) >= 3 * 4
     assert "acme" in browser.find_element(By.ID, "by-tenant").text
     assert "gpt-3.5-turbo" in browser.find_element(By.ID, "by-model").text

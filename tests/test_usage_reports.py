@@ -9,18 +9,10 @@ from django.utils import timezone
 
 from tenants.models import ApiKey, ModelPrice, Tenant, UsageRecord
 from tenants.services import key_issue, usage_records_create
-from tenants.usage_reports import _interpolated, period_parse, usage_breakdown, usage_summary, usage_series
-
-
-def record(api_key, request_id, *, model="gpt-4", prompt=1000, completion=500, status=200, latency=10, ttft=None,
-           ago=timedelta(minutes=5)):
-    return {
-        "tenant_id": api_key.tenant_id, "api_key_id": api_key.id, "request_id": request_id,
-        "requested_model": model, "served_model": model, "provider": "openai_provider",
-        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-        "status_code": status, "error_type": "" if status == 200 else "server_error", "is_stream": ttft is not None,
-        "latency_ms": latency, "ttft_ms": ttft, "created_at": timezone.now() - ago,
-    }
+from tests.conftest import record
+from tenants.usage_reports import (
+    _interpolated, period_parse, usage_breakdown, usage_selection, usage_series, usage_summary,
+)
 
 
 @pytest.fixture
@@ -46,8 +38,12 @@ def test_costs_are_priced_when_written_and_keep_their_price(usage):
     assert UsageRecord.objects.get(request_id="a1").cost == Decimal("0.06")
 
 
+def select(**params):
+    return usage_selection(params, tenants=Tenant.objects.all())
+
+
 def test_the_summary_of_a_period(usage):
-    summary = usage_summary(UsageRecord.objects.filter(created_at__gte=period_parse({}).since))
+    summary = usage_summary(select(period="24h"))
     assert (summary["requests"], summary["prompt_tokens"], summary["completion_tokens"]) == (4, 3000, 1500)
     assert summary["cost"] == Decimal("0.18") and summary["errors"] == 1 and summary["error_rate"] == 0.25
     assert (summary["latency_p50_ms"], summary["latency_p95_ms"]) == pytest.approx((25, 38.5))
@@ -60,13 +56,20 @@ def test_percentiles_interpolate_like_percentile_cont():
 
 
 def test_breakdowns_and_series(usage):
-    period = period_parse({"period": "7d"})
-    records = UsageRecord.objects.filter(created_at__gte=period.since)
-    by_tenant = {row["name"]: (row["requests"], row["total_tokens"]) for row in usage_breakdown(records, "tenant")}
+    selection = select(period="7d")
+    by_tenant = {row["name"]: (row["requests"], row["total_tokens"]) for row in usage_breakdown(selection, "tenant")}
     assert by_tenant == {"acme": (4, 4500), "globex": (1, 3_000_000)}
-    [web, other] = usage_breakdown(records, "key")[::-1]
+    [web, other] = usage_breakdown(selection, "key")[::-1]
     assert (web["label"], web["tenant_name"], web["requests"]) == ("web", "acme", 4)
-    assert [row["requests"] for row in usage_series(records, period)] == [1, 4]  # per day
+    assert [row["requests"] for row in usage_series(selection)] == [1, 4]  # per day
+    by_model = {row["name"]: row["cost"] for row in usage_breakdown(select(period="24h"), "model")}
+    assert by_model == {"gpt-4": Decimal("0.18")}
+
+
+def test_a_batch_written_twice_counts_once(usage):
+    acme_key = ApiKey.objects.get(tenant__name="acme")
+    usage_records_create(records=[record(acme_key, "a1"), record(acme_key, "a5")])
+    assert usage_summary(select(period="24h"))["requests"] == 5
 
 
 def test_a_custom_period_is_whole_days():
