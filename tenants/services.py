@@ -78,9 +78,9 @@ def usage_cost(record: dict, prices: dict) -> Decimal:
 def usage_records_create(*, records: list[dict]) -> None:
     """Store a batch of usage records and add them to the hourly totals, each exactly once.
 
-    A record already stored (same request id) is skipped, so a batch written twice counts once. If
-    the batch is refused (a record names a tenant or key deleted meanwhile), the records are stored
-    one by one so that one bad record cannot hold back the others; the bad one is logged.
+    The batch goes in as one transaction. If it is refused (a record already stored, as when a
+    batch is written twice, or naming a tenant or key deleted meanwhile), the records are stored one
+    by one, so that one such record cannot hold back the others; it is skipped and logged.
     """
     prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
     for record in records:
@@ -92,7 +92,7 @@ def usage_records_create(*, records: list[dict]) -> None:
             try:
                 _records_store([record])
             except IntegrityError:
-                logger.error("Dropped usage record %s: its tenant or key no longer exists", record)
+                logger.warning("Skipped usage record %s: already stored, or its tenant or key is gone", record)
     last_used = {}
     for record in sorted(records, key=lambda record: record["created_at"]):
         last_used[record["api_key_id"]] = record["created_at"]
@@ -100,20 +100,30 @@ def usage_records_create(*, records: list[dict]) -> None:
         ApiKey.objects.filter(id=api_key_id).update(last_used_at=when)
 
 
+RECORD_COLUMNS = [
+    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "prompt_tokens",
+    "completion_tokens", "total_tokens", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms", "cost",
+    "created_at",
+]
+
+
 def _records_store(records: list[dict]) -> None:
-    with transaction.atomic():
-        stored = set(
-            UsageRecord.objects.filter(request_id__in=[r["request_id"] for r in records]).values_list("request_id", flat=True)
+    """Insert the records and add them to their hours, in one transaction (plain SQL: this runs per request)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [[record[column] for column in RECORD_COLUMNS[:-1]] + [adapt(record["created_at"])] for record in records]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {UsageRecord._meta.db_table} ({', '.join(RECORD_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(RECORD_COLUMNS))})",
+            rows,
         )
-        new = [record for record in records if record["request_id"] not in stored]
-        UsageRecord.objects.bulk_create([UsageRecord(**record) for record in new])
-        _hours_add(new)
+        _hours_add(records, cursor)
 
 
 HOUR_FIELDS = ["requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
 
 
-def _hours_add(records: list[dict]) -> None:
+def _hours_add(records: list[dict], cursor) -> None:
     """Add records to their hours' totals, in one upsert per hour, tenant, key and model."""
     totals = {}
     for record in records:
@@ -129,14 +139,13 @@ def _hours_add(records: list[dict]) -> None:
     table = UsageHour._meta.db_table
     columns = ", ".join(HOUR_FIELDS)
     updates = ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in HOUR_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (hour, tenant_id, api_key_id, model, {columns}) "
-            f"VALUES (%s, %s, %s, %s, {', '.join(['%s'] * len(HOUR_FIELDS))}) "
-            f"ON CONFLICT (hour, tenant_id, api_key_id, model) DO UPDATE SET {updates}",
-            [(connection.ops.adapt_datetimefield_value(hour), *group, *(row[field] for field in HOUR_FIELDS))
-             for (hour, *group), row in totals.items()],
-        )
+    cursor.executemany(
+        f"INSERT INTO {table} (hour, tenant_id, api_key_id, model, {columns}) "
+        f"VALUES (%s, %s, %s, %s, {', '.join(['%s'] * len(HOUR_FIELDS))}) "
+        f"ON CONFLICT (hour, tenant_id, api_key_id, model) DO UPDATE SET {updates}",
+        [(connection.ops.adapt_datetimefield_value(hour), *group, *(row[field] for field in HOUR_FIELDS))
+         for (hour, *group), row in totals.items()],
+    )
 
 
 def usage_hours_rebuild() -> int:
