@@ -1,7 +1,8 @@
 """Usage records: built when a request ends, stored in batches off the response path, never dropped.
 
 Records wait in memory and are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner
-when a batch is full). A failed write keeps them for the next try; at exit the process writes
+when a batch is full), on a worker thread of their own: key and route lookups, which share Django's
+thread-sensitive thread, never wait behind a large batch. A failed write keeps them for the next try; at exit the process writes
 what is left. Request ids are unique, so a batch written twice is still counted once.
 """
 
@@ -84,7 +85,7 @@ class UsageWriter:
         """Store every waiting record; they leave the queue only once stored."""
         while self.pending:
             batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
-            await database_sync_to_async(usage_records_create)(records=batch)
+            await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
             stored = set(map(id, batch))  # by identity: another flush may have stored some already
             self.pending = [record for record in self.pending if id(record) not in stored]
             USAGE_QUEUE.set(len(self.pending))

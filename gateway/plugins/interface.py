@@ -14,13 +14,19 @@ import orjson
 from tenants.selectors import KeyInfo
 
 
-_ids = {"pid": None, "prefix": "", "count": None}
+_ids = {}
+
+
+def _request_ids_reset():
+    _ids.update(prefix=secrets.token_hex(8), count=itertools.count())
+
+
+_request_ids_reset()
+os.register_at_fork(after_in_child=_request_ids_reset)
 
 
 def request_id_new() -> str:
     """A unique request id: a random prefix per process, then a counter (cheaper than uuid4 per request)."""
-    if _ids["pid"] != os.getpid():  # a new (or forked) process
-        _ids.update(pid=os.getpid(), prefix=secrets.token_hex(8), count=itertools.count())
     return f"req_{_ids['prefix']}{next(_ids['count']):08x}"
 
 
