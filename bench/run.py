@@ -168,7 +168,9 @@ def main():
     uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
     servers = {
         "pass-through": Server("pass-through", uvicorn + ["bench.passthrough:app"], env),
-        "prism daphne": Server("prism daphne", [BIN / "daphne", "-v", "0", "-p", "{port}", "prism_site.asgi:application"], env),
+        # Twisted listens with a backlog of 50 unless told otherwise: 500 streams at once would overflow it.
+        "prism daphne": Server("prism daphne", [BIN / "daphne", "-v", "0", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096",
+                                                "prism_site.asgi:application"], env),
         "prism uvicorn": Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env),
     }
     targets = {"direct": (None, upstream.url), **{name: (server, server.url) for name, server in servers.items()}}

@@ -114,7 +114,7 @@ class MockUpstream:
         async def serve():
             self._runner = web.AppRunner(self.app, access_log=None)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, host, port)
+            site = web.TCPSite(self._runner, host, port, backlog=4096)
             await site.start()
             self.port = self._runner.addresses[0][1]
             started.set()
@@ -143,7 +143,8 @@ def main():
     parser.add_argument("--token-delay-ms", type=float, default=0.0)
     args = parser.parse_args()
     upstream = MockUpstream(tokens=args.tokens, token_delay=args.token_delay_ms / 1000)
-    web.run_app(upstream.app, host=args.host, port=args.port, access_log=None, print=None)
+    # A deep accept queue: a burst of hundreds of new connections must not see SYNs dropped (1 s retries).
+    web.run_app(upstream.app, host=args.host, port=args.port, access_log=None, print=None, backlog=4096)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ class OpenAIProvider(Provider):
         """The process's pooled client; a new one only if the event loop changed (as between tests)."""
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._session._loop is not loop:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+            connector = aiohttp.TCPConnector(limit=0)
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=True, skip_auto_headers=["User-Agent"]
             )
