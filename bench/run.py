@@ -90,6 +90,7 @@ async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, 
     results = {}
     plan = [  # (scenario, load options, model, stream); the last one also measures memory
         ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", False),
+        ("first token, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", True),
         ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), "gpt-4", False),
         ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), "gpt-4", True),
         (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), "gpt-delay-100", True),
@@ -127,15 +128,18 @@ class RssSampler:
 
 
 def table(results, baseline: str, idle_rss: dict[str, int], slow: int) -> str:
-    lines = ["| scenario | target | rate/s | p50 ms | p99 ms | TTFB p50 ms | rate × pass-through | p50 × pass-through |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | target | rate/s | p50 ms | p99 ms | TTFB p50 ms | rate × pass-through | p50 × pass-through "
+             "| TTFB p50 × pass-through | p99 × direct |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for scenario, by_target in results.items():
-        base = by_target[baseline]
+        base, direct = by_target[baseline], by_target["direct"]
         for name, result in by_target.items():
             ttfb = f"{result.first_byte(50):.2f}" if result.first_bytes else ""
+            ttfb_ratio = f"{result.first_byte(50) / base.first_byte(50):.2f}" if result.first_bytes else ""
             lines.append(
                 f"| {scenario} | {name} | {result.rate:.0f} | {result.latency(50):.2f} | {result.latency(99):.2f} | "
-                f"{ttfb} | {result.rate / base.rate:.2f} | {result.latency(50) / base.latency(50):.2f} |"
+                f"{ttfb} | {result.rate / base.rate:.2f} | {result.latency(50) / base.latency(50):.2f} | "
+                f"{ttfb_ratio} | {result.latency(99) / direct.latency(99):.2f} |"
             )
     slow_results = list(results.values())[-1]
     memory = [f"- {name}: {(r.peak_rss_kib - idle_rss[name]) / slow:.1f} KiB per open stream "
