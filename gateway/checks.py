@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
+from providers.config import provider_names
+
 from .plugins.model_router import prefix_map_load
 
 
@@ -16,12 +18,12 @@ def providers_check(app_configs, **kwargs):
         except ImportError as error:
             errors.append(Error(f"Provider {name!r} cannot be imported: {error}", id="prism.E001"))
     try:
-        prefix_map = prefix_map_load()
+        prefix_map, known = prefix_map_load(), provider_names()
     except (OSError, ValueError) as error:
         return errors + [Error(f"The router config cannot be read: {error}", id="prism.E002")]
     errors += [
         Error(f"The router config sends {prefix!r} to the unknown provider {name!r}.", id="prism.E003")
         for prefix, name in prefix_map.items()
-        if name not in settings.PRISM_PROVIDERS
+        if name not in known
     ]
     return errors

@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from providers.registry import provider_classes
+from providers.registry import provider_catalogue
 from tenants.selectors import route_rules_list
 
 from .errors import NotFound
@@ -20,8 +20,8 @@ def models_for_key(key_info) -> list[dict]:
     rules, prefix_map = route_rules_list(tenant_id=key_info.tenant_id), prefix_map_load()
     return [
         {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": name}
-        for name, provider in provider_classes().items()
-        for model in provider.models
+        for name, models in provider_catalogue().items()
+        for model in models
         if key_info.allows(model) and route_resolve(model, rules=rules, prefix_map=prefix_map)
     ]
 

@@ -144,12 +144,16 @@ LOGGING = {
 PRISM_PROVIDERS = {
     "openai_provider": "providers.openai_provider.OpenAIProvider",
     "mock_provider": "providers.mock_provider.MockProvider",
+    "azure_openai_provider": "providers.azure_openai_provider.AzureOpenAIProvider",
 }
 PRISM_ROUTER_CONFIG = env.path(
     "PRISM_ROUTER_CONFIG", default=BASE_DIR / "gateway" / "plugins" / "model_router" / "config.yml"
 )
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")  # https://NAME.openai.azure.com
+AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
 
 # The gateway's hot path.
 PRISM_MAX_BODY_BYTES = env.int("PRISM_MAX_BODY_BYTES", default=4 * 1024 * 1024)

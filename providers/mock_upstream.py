@@ -45,10 +45,12 @@ class MockUpstream:
         self.token_delay = token_delay
         self.received = deque(maxlen=10_000)  # (headers, body bytes) of each chat request
         self.cancelled = deque(maxlen=10_000)
+        self.paths = deque(maxlen=10_000)
         self._failures = {}
         self._ids = itertools.count()
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat_completions)
+        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.chat_completions)  # Azure
         self.app.router.add_get("/v1/models", self.models)
 
     async def models(self, request):
@@ -57,7 +59,8 @@ class MockUpstream:
     async def chat_completions(self, request):
         body = await request.read()
         self.received.append((dict(request.headers), body))
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
+        self.paths.append(request.path_qs)
+        if not (request.headers.get("Authorization", "").startswith("Bearer ") or request.headers.get("api-key")):
             return _error(401, "You didn't provide an API key.", "invalid_request_error", None)
         try:
             data = json.loads(body)

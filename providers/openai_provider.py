@@ -33,9 +33,18 @@ class OpenAIProvider(Provider):
         self._session = None
 
     async def initialize(self):
-        self.url = settings.OPENAI_BASE_URL.rstrip("/") + "/chat/completions"
-        self.api_key = settings.OPENAI_API_KEY
-        self.headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
+        self.configure(base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY, missing="set OPENAI_API_KEY")
+
+    def configure(self, *, base_url: str, api_key: str, missing: str, key_header=("Authorization", "Bearer {}")):
+        """Where requests go and how they authenticate; `missing` says what to set when the key is absent."""
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
+        self.api_key, self.missing = api_key, missing
+        self.headers = {key_header[0]: key_header[1].format(api_key), "Content-Type": "application/json"}
+
+    def target(self, context) -> str:
+        """The URL of this request (Azure's names the deployment)."""
+        return self.url
 
     def session(self) -> aiohttp.ClientSession:
         """The process's pooled client; a new one only if the event loop changed (as between tests)."""
@@ -53,10 +62,12 @@ class OpenAIProvider(Provider):
 
     async def send(self, context):
         if not self.api_key:
-            raise ServiceUnavailable("The OpenAI provider is not configured: set OPENAI_API_KEY.")
+            raise ServiceUnavailable(f"The provider {self.name} is not configured: {self.missing}.")
         timeout = upstream_timeout((context.route and context.route.timeout) or settings.PRISM_UPSTREAM_TIMEOUT)
         try:
-            response = await self.session().post(self.url, data=context.body_bytes(), headers=self.headers, timeout=timeout)
+            response = await self.session().post(
+                self.target(context), data=context.body_bytes(), headers=self.headers, timeout=timeout
+            )
         except asyncio.TimeoutError:
             raise GatewayTimeout() from None
         except aiohttp.ClientError:

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from providers.config import provider_names
+
 
 class Limits(models.Model):
     """Limits shared by tenants and keys; empty means unlimited."""
@@ -69,7 +71,7 @@ class ApiKey(Limits):
 
 
 def provider_choices():
-    return [(name, name) for name in settings.PRISM_PROVIDERS]
+    return [(name, name) for name in provider_names()]
 
 
 def fallbacks_parse(text: str) -> list[tuple[str, str]]:
@@ -80,7 +82,7 @@ def fallbacks_parse(text: str) -> list[tuple[str, str]]:
 def fallbacks_validate(text: str):
     for part in text.split(","):
         provider, _, model = part.strip().partition(":")
-        if part.strip() and (provider not in settings.PRISM_PROVIDERS or not model):
+        if part.strip() and (provider not in provider_names() or not model):
             raise ValidationError(f"{part.strip()!r} is not provider:model with a known provider.")
 
 

@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-import yaml
 from django.conf import settings
 
 from gateway.errors import ModelNotFound
+from providers.config import router_config_load
 from providers.registry import provider_get
 from tenants.directory import directory
 from tenants.selectors import RouteRule
@@ -22,8 +22,7 @@ class Target:
 
 
 def prefix_map_load(path=None) -> dict[str, str]:
-    with open(path or settings.PRISM_ROUTER_CONFIG) as config:
-        return dict((yaml.safe_load(config) or {}).get("prefix_map") or {})
+    return router_config_load(path)["prefix_map"]
 
 
 def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[str, str]) -> Target | None:
@@ -47,14 +46,15 @@ def model_not_found(model: str) -> ModelNotFound:
 
 class ModelRouter(Plugin):
     def __init__(self):
-        self.prefix_map = None
+        self.config_path = self.prefix_map = None
 
     async def initialize(self):
-        self.prefix_map = prefix_map_load()
+        self.config_path = settings.PRISM_ROUTER_CONFIG
+        self.prefix_map = prefix_map_load(self.config_path)
 
     async def target(self, context) -> Target | None:
         """Where the context's model goes for its key, or None if the key may not use it."""
-        if self.prefix_map is None:
+        if self.config_path != settings.PRISM_ROUTER_CONFIG:
             await self.initialize()
         model = context.model
         if context.api_key is not None and not context.api_key.allows(model):

@@ -1,0 +1,28 @@
+"""Azure OpenAI: OpenAI's wire format, where the model names a deployment and the key goes in `api-key`.
+
+Route a model to it with a routing rule whose upstream model is the deployment's name.
+"""
+
+from urllib.parse import quote
+
+from django.conf import settings
+
+from .openai_provider import OpenAIProvider
+
+
+class AzureOpenAIProvider(OpenAIProvider):
+    name = "azure_openai_provider"
+    models = ()
+
+    async def initialize(self):
+        self.configure(
+            base_url=settings.AZURE_OPENAI_ENDPOINT,
+            api_key=settings.AZURE_OPENAI_API_KEY if settings.AZURE_OPENAI_ENDPOINT else "",
+            missing="set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY",
+            key_header=("api-key", "{}"),
+        )
+        self.api_version = settings.AZURE_OPENAI_API_VERSION
+
+    def target(self, context) -> str:
+        deployment = quote(context.request_data["model"], safe="")
+        return f"{self.base_url}/openai/deployments/{deployment}/chat/completions?api-version={self.api_version}"
