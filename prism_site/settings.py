@@ -145,12 +145,15 @@ PRISM_PROVIDERS = {
     "openai_provider": "providers.openai_provider.OpenAIProvider",
     "mock_provider": "providers.mock_provider.MockProvider",
     "azure_openai_provider": "providers.azure_openai_provider.AzureOpenAIProvider",
+    "anthropic_provider": "providers.anthropic_provider.AnthropicProvider",
 }
 PRISM_ROUTER_CONFIG = env.path(
     "PRISM_ROUTER_CONFIG", default=BASE_DIR / "gateway" / "plugins" / "model_router" / "config.yml"
 )
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
 AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")  # https://NAME.openai.azure.com
 AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")
 AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")

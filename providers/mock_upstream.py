@@ -51,6 +51,7 @@ class MockUpstream:
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat_completions)
         self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.chat_completions)  # Azure
+        self.app.router.add_post("/v1/messages", self.anthropic_messages)
         self.app.router.add_get("/v1/models", self.models)
 
     async def models(self, request):
@@ -110,6 +111,50 @@ class MockUpstream:
         await response.write_eof()
         return response
 
+    async def anthropic_messages(self, request):
+        """Anthropic's Messages API, answering like the OpenAI mock (same words, same token counts)."""
+        body = await request.read()
+        self.received.append((dict(request.headers), body))
+        if not (request.headers.get("x-api-key") or request.headers.get("Authorization", "").startswith("Bearer ")):
+            return _anthropic_error(401, "authentication_error", "an x-api-key or Authorization header is required")
+        data = json.loads(body)
+        fault = FAULT.search(data["model"])
+        if fault and fault.group(1) in ("429", "529"):
+            kind = "rate_limit_error" if fault.group(1) == "429" else "overloaded_error"
+            return _anthropic_error(int(fault.group(1)), kind, "Mock fault", {"retry-after": "1"})
+        answer, request_like = anthropic_answer(data)
+        message = {
+            "id": f"msg_mock{next(self._ids)}", "type": "message", "role": "assistant", "model": data["model"],
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": mock_answers.prompt_tokens(request_like), "output_tokens": answer.completion_tokens},
+        }
+        if answer.call:
+            block = {"type": "tool_use", "id": "toolu_mock_0", "name": answer.call["name"], "input": json.loads(answer.call["arguments"])}
+        else:
+            block = {"type": "text", "text": "".join(answer.tokens)}
+        stop_reason = {"tool_calls": "tool_use", "length": "max_tokens"}.get(answer.finish_reason, "end_turn")
+        if not data.get("stream"):
+            return web.json_response({**message, "content": [block], "stop_reason": stop_reason})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        events = [("message_start", {"message": {**message, "usage": {**message["usage"], "output_tokens": 1}}})]
+        if answer.call:
+            events += [("content_block_start", {"index": 0, "content_block": {**block, "input": {}}}),
+                       ("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta",
+                                                                      "partial_json": answer.call["arguments"]}})]
+        else:
+            events += [("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})]
+            events += [("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": token}})
+                       for token in answer.tokens]
+        events += [("content_block_stop", {"index": 0}),
+                   ("message_delta", {"delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                                      "usage": {"output_tokens": answer.completion_tokens}}),
+                   ("message_stop", {})]
+        for kind, event in events:
+            await response.write(f"event: {kind}\ndata: ".encode() + orjson.dumps({"type": kind, **event}) + b"\n\n")
+        await response.write_eof()
+        return response
+
     def start_in_thread(self, host="127.0.0.1", port=0) -> str:
         """Serve on a background thread's event loop and return the base URL (`.../v1`)."""
         started = threading.Event()
@@ -131,6 +176,26 @@ class MockUpstream:
     def stop(self):
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def anthropic_answer(data: dict):
+    """The mock's answer to an Anthropic request, planned as for the OpenAI-shaped one it stands for."""
+    def text(content):
+        return content if isinstance(content, str) else " ".join(b.get("text", "") for b in content if b.get("type") == "text")
+
+    messages = [{"role": m["role"], "content": text(m["content"])} for m in data["messages"]]
+    request_like = {"model": data["model"], "max_tokens": data.get("max_tokens"), "stop": data.get("stop_sequences"),
+                    "messages": ([{"role": "system", "content": data["system"]}] if data.get("system") else []) + messages}
+    choice = data.get("tool_choice") or {}
+    if data.get("tools") and choice.get("type") != "none":
+        name = choice["name"] if choice.get("type") == "tool" else data["tools"][0]["name"]
+        request_like["tools"] = [{"type": "function", "function": {"name": name}}]
+    return mock_answers.plan(request_like), request_like
+
+
+def _anthropic_error(status, kind, message, headers=None):
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
 
 
 def _error(status, message, type_, code, headers=None):

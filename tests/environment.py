@@ -8,3 +8,5 @@ os.environ.setdefault("PRISM_USAGE_FLUSH_INTERVAL", "0.05")
 # The tests start their own upstream; nothing may reach the real OpenAI.
 os.environ["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
 os.environ["OPENAI_API_KEY"] = "sk-test-not-a-real-key"
+os.environ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"
+os.environ["ANTHROPIC_API_KEY"] = "sk-ant-test-not-a-real-key"
