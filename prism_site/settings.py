@@ -21,6 +21,8 @@ if not DEBUG and not (SECRET_KEY and PRISM_KEY_PEPPER):
     )
 SECRET_KEY = SECRET_KEY or "prism-insecure-development-secret-key"
 PRISM_KEY_PEPPER = PRISM_KEY_PEPPER or "prism-insecure-development-pepper"
+# Encrypts tenants' own provider keys; defaults to the pepper (changing it makes them unreadable).
+PRISM_CREDENTIALS_KEY = env.str("PRISM_CREDENTIALS_KEY", default=PRISM_KEY_PEPPER)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -51,10 +51,13 @@ class AnthropicProvider(Provider):
             await client.close()
 
     async def send(self, context):
-        if not self.api_key:
+        tenant_key = context.provider_keys.get(self.name)
+        if not (tenant_key or self.api_key):
             raise ServiceUnavailable(f"The provider {self.name} is not configured: set ANTHROPIC_API_KEY.")
         kwargs = request_to_anthropic(context.request_data)
         client = self.client()
+        if tenant_key:  # shares the pooled connections
+            client = client.with_options(api_key=tenant_key)
         if context.route and context.route.timeout:
             client = client.with_options(timeout=context.route.timeout)
         try:

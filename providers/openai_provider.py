@@ -39,8 +39,11 @@ class OpenAIProvider(Provider):
         """Where requests go and how they authenticate; `missing` says what to set when the key is absent."""
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/chat/completions"
-        self.api_key, self.missing = api_key, missing
-        self.headers = {key_header[0]: key_header[1].format(api_key), "Content-Type": "application/json"}
+        self.api_key, self.missing, self.key_header = api_key, missing, key_header
+        self.headers = self.headers_for(api_key)
+
+    def headers_for(self, api_key: str) -> dict:
+        return {self.key_header[0]: self.key_header[1].format(api_key), "Content-Type": "application/json"}
 
     def target(self, context) -> str:
         """The URL of this request (Azure's names the deployment)."""
@@ -61,12 +64,14 @@ class OpenAIProvider(Provider):
             await self._session.close()
 
     async def send(self, context):
-        if not self.api_key:
+        tenant_key = context.provider_keys.get(self.name)
+        if not (tenant_key or self.api_key):
             raise ServiceUnavailable(f"The provider {self.name} is not configured: {self.missing}.")
         timeout = upstream_timeout((context.route and context.route.timeout) or settings.PRISM_UPSTREAM_TIMEOUT)
         try:
             response = await self.session().post(
-                self.target(context), data=context.body_bytes(), headers=self.headers, timeout=timeout
+                self.target(context), data=context.body_bytes(), timeout=timeout,
+                headers=self.headers_for(tenant_key) if tenant_key else self.headers,
             )
         except asyncio.TimeoutError:
             raise GatewayTimeout() from None

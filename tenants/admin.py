@@ -1,10 +1,12 @@
 """Staff manage tenants, keys and routing here, and read usage."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from .models import ApiKey, ModelPrice, RoutingRule, Tenant, UsageRecord
+from .credentials import credential_encrypt
+from .models import ApiKey, ModelPrice, ProviderCredential, RoutingRule, Tenant, UsageRecord
 from .services import key_save_new
 
 
@@ -14,6 +16,30 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    api_key = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; enter a new key to replace it.",
+    )
+
+    class Meta:
+        model = ProviderCredential
+        fields = ["tenant", "provider"]
+
+
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(admin.ModelAdmin):
+    """A tenant's own provider key: write-only."""
+
+    form = ProviderCredentialForm
+    list_display = ["tenant", "provider", "updated_at"]
+    list_filter = ["provider"]
+
+    def save_model(self, request, obj, form, change):
+        obj.encrypted_key = credential_encrypt(form.cleaned_data["api_key"])
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ModelPrice)

@@ -29,6 +29,9 @@ class Directory:
     async def route_rules(self, tenant_id: int) -> tuple[selectors.RouteRule, ...]:
         return await self._get(("routes", tenant_id), selectors.route_rules_list, tenant_id=tenant_id)
 
+    async def provider_keys(self, tenant_id: int) -> dict[str, str]:
+        return await self._get(("provider_keys", tenant_id), selectors.provider_keys_get, tenant_id=tenant_id)
+
     async def _get(self, cache_key, selector, **kwargs):
         entry = self._entries.get(cache_key)
         if entry is not None and self.clock() - entry[0] < settings.PRISM_DIRECTORY_TTL:

@@ -121,6 +121,21 @@ class RoutingRule(models.Model):
         return f"{self.model_prefix}* → {target}"
 
 
+class ProviderCredential(models.Model):
+    """A tenant's own key for a provider, used instead of Prism's; stored encrypted, never shown again."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="provider_credentials")
+    provider = models.CharField(max_length=50, choices=provider_choices)
+    encrypted_key = models.TextField(editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "provider"], name="one_credential_per_provider")]
+
+    def __str__(self):
+        return f"{self.tenant}: {self.provider}"
+
+
 class ModelPrice(models.Model):
     """What a model costs, in US dollars per million tokens; applied when a usage record is written."""
 

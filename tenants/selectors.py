@@ -5,7 +5,8 @@ from datetime import datetime
 
 from django.db.models import Q, Sum
 
-from .models import ApiKey, RoutingRule, UsageRecord, fallbacks_parse
+from .credentials import credential_decrypt
+from .models import ApiKey, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,9 @@ def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
     records = UsageRecord.objects.filter(**{owner: id}, created_at__gte=since)
     return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0
+
+
+def provider_keys_get(*, tenant_id: int) -> dict[str, str]:
+    """A tenant's own provider keys, decrypted, by provider name."""
+    credentials = ProviderCredential.objects.filter(tenant_id=tenant_id)
+    return {credential.provider: credential_decrypt(credential.encrypted_key) for credential in credentials}

@@ -4,11 +4,12 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .directory import directory
-from .models import ApiKey, RoutingRule, Tenant
+from .models import ApiKey, ProviderCredential, RoutingRule, Tenant
 
 
 @receiver([post_save, post_delete], sender=Tenant)
 @receiver([post_save, post_delete], sender=ApiKey)
 @receiver([post_save, post_delete], sender=RoutingRule)
+@receiver([post_save, post_delete], sender=ProviderCredential)
 def directory_clear(**kwargs):
     directory.clear()

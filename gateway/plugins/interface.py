@@ -62,6 +62,7 @@ class RequestContext:
     body: bytes | None = None
     request_id: str = field(default_factory=request_id_new)
     api_key: KeyInfo | None = None
+    provider_keys: dict[str, str] = field(default_factory=dict)  # the tenant's own keys, by provider
     route: Route | None = None
     response: ProviderResponse | None = None
     response_data: dict | None = None

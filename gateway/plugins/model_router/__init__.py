@@ -66,6 +66,8 @@ class ModelRouter(Plugin):
         target = await self.target(context)
         if target is None:
             raise model_not_found(context.model)
+        if context.api_key is not None:
+            context.provider_keys = await directory.provider_keys(context.tenant_id)
         provider = await provider_get(target.provider)
         context.route = Route(target.provider, provider, target.upstream_model, target.timeout, target.fallbacks)
         if target.upstream_model != context.model:
