@@ -15,61 +15,14 @@ import datetime
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
 from bench.loadgen import load, summary
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from bench.servers import BIN, ROOT, Server
 MESSAGES = [{"role": "user", "content": "Say twenty words."}]
 WARM_UP = 50  # requests per target before each scenario
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """A server process on a loopback port, stopped with SIGTERM."""
-
-    def __init__(self, name: str, command: list[str], env: dict):
-        self.name = name
-        self.port = free_port()
-        command = [str(arg).replace("{port}", str(self.port)) for arg in command]
-        self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start: {self.process.stderr.read().decode()}")
-                time.sleep(0.1)
-
-    def rss_kib(self) -> int:
-        """Resident memory of the process and its children (uvicorn workers)."""
-        pids = [self.process.pid] + [int(p) for p in subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()]
-        total = 0
-        for pid in pids:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        return total
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(30)
 
 
 def manage(env: dict, *args: str) -> str:
@@ -162,7 +115,7 @@ def main():
     env = {
         "DEBUG": "0", "SECRET_KEY": "bench", "PRISM_KEY_PEPPER": "bench", "LOG_LEVEL": "WARNING", "PRISM_REQUEST_LOG": "0",
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
-        "OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url,
+        "OPENAI_BASE_URL": upstream.url + "/v1", "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url + "/v1",
     }
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "createtenant", "bench")
@@ -177,7 +130,8 @@ def main():
                                                 "prism_site.asgi:application"], env),
         "prism uvicorn": Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env),
     }
-    targets = {"direct": (None, upstream.url), **{name: (server, server.url) for name, server in servers.items()}}
+    targets = {"direct": (None, upstream.url + "/v1"),
+               **{name: (server, server.url + "/v1") for name, server in servers.items()}}
     try:
         idle = {name: server.rss_kib() for name, server in servers.items()}
         print(f"Benchmark, {seconds} s per scenario, {slow} slow streams", flush=True)
@@ -185,9 +139,9 @@ def main():
         workers = {}
         for count in (1, 2):
             server = Server(f"prism uvicorn ×{count}", uvicorn + ["--workers", str(count), "prism_site.asgi:application"], env)
-            asyncio.run(load(server.url + "/chat/completions", body("gpt-4", False), key=key, concurrency=8, requests=200))
-            workers[count] = asyncio.run(load(server.url + "/chat/completions", body("gpt-4", False), key=key,
-                                              concurrency=32, duration=seconds))
+            url = server.url + "/v1/chat/completions"
+            asyncio.run(load(url, body("gpt-4", False), key=key, concurrency=8, requests=200))
+            workers[count] = asyncio.run(load(url, body("gpt-4", False), key=key, concurrency=32, duration=seconds))
             print(f"  uvicorn --workers {count}: {summary(workers[count])}", flush=True)
             server.stop()
     finally:

@@ -2,11 +2,6 @@
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 
@@ -18,6 +13,7 @@ import uvicorn
 from django.conf import settings
 from django.utils import timezone
 
+from bench.servers import BIN, Server
 from providers.mock_upstream import MockUpstream
 from tenants.directory import directory
 from tenants.models import Tenant, UsageRecord
@@ -129,44 +125,10 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrismProcess:
-    """Prism in its own process, under daphne (as the quickstart runs it) or uvicorn."""
-
-    def __init__(self, upstream_url: str, *, server: str = "daphne", **env):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = {
-            "daphne": ["daphne", "-b", "127.0.0.1", "-p", str(self.port), "prism_site.asgi:application"],
-            "uvicorn": ["uvicorn", "--port", str(self.port), "--log-level", "warning", "prism_site.asgi:application"],
-        }[server]
-        environment = {
-            **os.environ, "DATABASE_URL": test_database_url(), "OPENAI_BASE_URL": upstream_url, **env,
-        }
-        self.output = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the server
-        self.process = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), command[0]), *command[1:]],
-            env=environment, cwd=settings.BASE_DIR, stdout=self.output, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                assert self.process.poll() is None, self.read_output()
-                assert time.monotonic() < deadline, "Prism did not start"
-                time.sleep(0.1)
-
-    def read_output(self) -> str:
-        self.output.seek(0)
-        return self.output.read().decode()
-
-    def stop(self, sig=signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        return self.process.wait(30)
+def PrismProcess(upstream_url: str, *, server: str = "daphne", **env) -> Server:
+    """Prism in its own process on the test database, under daphne (as the quickstart runs it) or uvicorn."""
+    command = {
+        "daphne": [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "prism_site.asgi:application"],
+        "uvicorn": [BIN / "uvicorn", "--port", "{port}", "--log-level", "warning", "prism_site.asgi:application"],
+    }[server]
+    return Server(f"prism {server}", command, {"DATABASE_URL": test_database_url(), "OPENAI_BASE_URL": upstream_url, **env})

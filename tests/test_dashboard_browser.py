@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import openai
 import pytest
 from django.contrib.auth import get_user_model
 from selenium.webdriver.common.by import By

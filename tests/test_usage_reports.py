@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from tenants.models import ApiKey, ModelPrice, Tenant, UsageRecord
 from tenants.services import key_issue, usage_records_create
