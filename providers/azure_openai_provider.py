@@ -1,11 +1,14 @@
 """Azure OpenAI: OpenAI's wire format, where the model names a deployment and the key goes in `api-key`.
 
-Route a model to it with a routing rule whose upstream model is the deployment's name.
+Route a model to it with a routing rule whose upstream model is the deployment's name (and whose
+endpoint, if set, names another Azure resource than AZURE_OPENAI_ENDPOINT).
 """
 
 from urllib.parse import quote
 
 from django.conf import settings
+
+from gateway.errors import ServiceUnavailable
 
 from .openai_provider import OpenAIProvider
 
@@ -17,12 +20,14 @@ class AzureOpenAIProvider(OpenAIProvider):
     async def initialize(self):
         self.configure(
             base_url=settings.AZURE_OPENAI_ENDPOINT,
-            api_key=settings.AZURE_OPENAI_API_KEY if settings.AZURE_OPENAI_ENDPOINT else "",
+            api_key=settings.AZURE_OPENAI_API_KEY,
             missing="set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY",
             key_header=("api-key", "{}"),
         )
         self.api_version = settings.AZURE_OPENAI_API_VERSION
 
     def target(self, context) -> str:
+        if not self.base(context):
+            raise ServiceUnavailable(f"The provider {self.name} is not configured: {self.missing}.")
         deployment = quote(context.request_data["model"], safe="")
-        return f"{self.base_url}/openai/deployments/{deployment}/chat/completions?api-version={self.api_version}"
+        return f"{self.base(context)}/openai/deployments/{deployment}/chat/completions?api-version={self.api_version}"

@@ -38,16 +38,19 @@ class OpenAIProvider(Provider):
     def configure(self, *, base_url: str, api_key: str, missing: str, key_header=("Authorization", "Bearer {}")):
         """Where requests go and how they authenticate; `missing` says what to set when the key is absent."""
         self.base_url = base_url.rstrip("/")
-        self.url = self.base_url + "/chat/completions"
         self.api_key, self.missing, self.key_header = api_key, missing, key_header
         self.headers = self.headers_for(api_key)
 
     def headers_for(self, api_key: str) -> dict:
         return {self.key_header[0]: self.key_header[1].format(api_key), "Content-Type": "application/json"}
 
+    def base(self, context) -> str:
+        """The base URL for this request: the routing rule's endpoint, or the provider's own."""
+        return context.route.endpoint.rstrip("/") if context.route and context.route.endpoint else self.base_url
+
     def target(self, context) -> str:
         """The URL of this request (Azure's names the deployment)."""
-        return self.url
+        return self.base(context) + "/chat/completions"
 
     def session(self) -> aiohttp.ClientSession:
         """The process's pooled client; a new one only if the event loop changed (as between tests)."""

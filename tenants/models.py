@@ -111,6 +111,9 @@ class RoutingRule(models.Model):
         "comma-separated provider:model, e.g. openai_provider:gpt-4o-mini, mock_provider:mock-1.",
     )
     timeout = models.FloatField(null=True, blank=True, help_text="Seconds the whole upstream call may take.")
+    endpoint = models.URLField(
+        blank=True, help_text="Another base URL for the provider (an Azure resource, a second server); empty: its own."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

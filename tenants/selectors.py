@@ -59,6 +59,7 @@ class RouteRule:
     for_tenant: bool
     fallbacks: tuple[tuple[str, str], ...] = ()
     timeout: float | None = None
+    endpoint: str = ""
 
 
 def key_info_get(*, prefix: str) -> KeyInfo | None:
@@ -93,6 +94,7 @@ def route_rules_list(*, tenant_id: int) -> tuple[RouteRule, ...]:
             for_tenant=rule.tenant_id is not None,
             fallbacks=tuple(fallbacks_parse(rule.fallbacks)),
             timeout=rule.timeout,
+            endpoint=rule.endpoint,
         )
         for rule in rules
     )

@@ -89,10 +89,13 @@ def test_tool_calls(claude, stream):
                                               stream=stream, max_tokens=100)
     if stream:
         chunks = list(response)
+        for chunk in chunks:
+            assert_valid("CreateChatCompletionStreamResponse", chunk.model_dump(exclude_unset=True))
         calls = [call for chunk in chunks for call in chunk.choices[0].delta.tool_calls or []]
         name, arguments = calls[0].function.name, "".join(call.function.arguments or "" for call in calls)
         finish = chunks[-1].choices[0].finish_reason
     else:
+        assert_valid("CreateChatCompletionResponse", response.model_dump(exclude_unset=True))
         call = response.choices[0].message.tool_calls[0]
         name, arguments, finish = call.function.name, call.function.arguments, response.choices[0].finish_reason
     assert (name, json.loads(arguments), finish) == ("get_weather", {"text": "Hello there"}, "tool_calls")

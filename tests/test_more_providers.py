@@ -1,5 +1,6 @@
 """OpenAI-compatible servers declared in config.yml, and Azure OpenAI, behind the same endpoint."""
 
+import openai
 import orjson
 import pytest
 
@@ -44,13 +45,21 @@ def test_an_openai_compatible_server_from_the_config(compatible_config, openai_c
 
 
 def test_azure_openai_deployments(openai_client, upstream, tenant, settings):
-    settings.AZURE_OPENAI_ENDPOINT = upstream.url.removesuffix("/v1")
-    settings.AZURE_OPENAI_API_KEY = "azure-secret"
+    settings.AZURE_OPENAI_API_KEY = "azure-secret"  # AZURE_OPENAI_ENDPOINT unset: the rule names the resource
     RoutingRule.objects.create(tenant=tenant, model_prefix="gpt-4o", provider="azure_openai_provider",
-                               upstream_model="my-gpt4o-deployment")
+                               upstream_model="my-gpt4o-deployment", endpoint=upstream.url.removesuffix("/v1"))
     completion = openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
-    assert completion.choices[0].message.content
+    assert_valid("CreateChatCompletionResponse", completion.model_dump(exclude_unset=True))
     assert upstream.paths[-1] == "/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21"
     headers = upstream.received[-1][0]
     assert headers["api-key"] == "azure-secret" and "Authorization" not in headers
-    assert usage_records(1)[0].provider == "azure_openai_provider"
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == completion.choices[0].message.content
+    RoutingRule.objects.create(tenant=tenant, model_prefix="gpt-4o-broken", provider="azure_openai_provider",
+                               upstream_model="gpt-fault-429", endpoint=upstream.url.removesuffix("/v1"))
+    settings.PRISM_UPSTREAM_RETRIES = 0
+    with pytest.raises(openai.RateLimitError):
+        openai_client.chat.completions.create(model="gpt-4o-broken", messages=MESSAGES)
+    records = usage_records(3)
+    assert [(r.provider, r.status_code, r.total_tokens) for r in records] == [
+        ("azure_openai_provider", 200, 10), ("azure_openai_provider", 200, 10), ("azure_openai_provider", 429, 0)]

@@ -47,6 +47,7 @@ class Route:
     upstream_model: str
     timeout: float | None = None
     fallbacks: tuple[tuple[str, str], ...] = ()
+    endpoint: str = ""  # a routing rule's base URL for the provider, instead of its own
 
 
 @dataclass

@@ -19,6 +19,7 @@ class Target:
     upstream_model: str
     timeout: float | None = None
     fallbacks: tuple[tuple[str, str], ...] = ()
+    endpoint: str = ""
 
 
 def prefix_map_load(path=None) -> dict[str, str]:
@@ -29,7 +30,7 @@ def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[
     """A tenant's rules beat global rules, which beat config.yml; then the longest prefix, then priority."""
     candidates = [
         ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority),
-         Target(rule.provider, rule.upstream_model or model, rule.timeout, rule.fallbacks))
+         Target(rule.provider, rule.upstream_model or model, rule.timeout, rule.fallbacks, rule.endpoint))
         for rule in rules
         if model.startswith(rule.model_prefix)
     ]
@@ -69,7 +70,9 @@ class ModelRouter(Plugin):
         if context.api_key is not None:
             context.provider_keys = await directory.provider_keys(context.tenant_id)
         provider = await provider_get(target.provider)
-        context.route = Route(target.provider, provider, target.upstream_model, target.timeout, target.fallbacks)
+        context.route = Route(
+            target.provider, provider, target.upstream_model, target.timeout, target.fallbacks, target.endpoint
+        )
         if target.upstream_model != context.model:
             context.request_data_update(model=target.upstream_model)
         await next(context)
