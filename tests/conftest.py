@@ -58,10 +58,23 @@ class ServerThread(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def prism_url(upstream, django_db_setup):
+def prism_url(upstream, django_db_setup, django_db_blocker):
     server = ServerThread()
     yield server.start_and_wait()
     server.stop()
+    with django_db_blocker.unblock():
+        _close_other_connections()
+
+
+def _close_other_connections():
+    """The server's worker threads keep their database connections; PostgreSQL cannot drop the test database
+    while they are open."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(autouse=True)
