@@ -27,5 +27,5 @@ def add_prices(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0003_prices_cost_members")]
+    dependencies = [("tenants", "0001_initial")]
     operations = [migrations.RunPython(add_prices, migrations.RunPython.noop)]
