@@ -59,6 +59,17 @@ def _merge(upstream: list, own: list) -> list:
     return [(name, value) for name, value in upstream if name.lower() not in names] + own
 
 
+def _gateway_error(raised: Exception, request_id: str) -> GatewayError:
+    """The error to answer with; anything unexpected is logged here and never reaches the client."""
+    if isinstance(raised, GatewayError):
+        return raised
+    if isinstance(raised, DatabaseError):
+        logger.exception("Database error in request %s", request_id)
+        return ServiceUnavailable("Prism's database is unavailable.")
+    logger.exception("Internal error in request %s", request_id)
+    return GatewayError()
+
+
 class ChatCompletionsEndpoint:
     def __init__(self):
         self.pipeline = None
@@ -85,21 +96,13 @@ class ChatCompletionsEndpoint:
                 await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
                 await stream_relay(context, send, receive)
-        except DatabaseError:
-            logger.exception("Database error in request %s", context.request_id)
-            context.error = ServiceUnavailable("Prism's database is unavailable.")
-            await send_whole(send, 503, JSON_HEADERS + id_header, context.error.body())
-        except GatewayError as error:
-            context.error = error
-            headers = JSON_HEADERS + error.headers + context.response_headers + id_header
-            await send_whole(send, error.status_code, headers, error.body())
-        except Exception:  # the one place an unexpected error becomes a clean 500, never a traceback
-            logger.exception("Internal error in request %s", context.request_id)
-            context.error = GatewayError()
+        except Exception as raised:  # the one place any failure becomes an answer in OpenAI's shape
+            context.error = error = _gateway_error(raised, context.request_id)
             if streaming:
-                await send({"type": "http.response.body", "body": error_event(context.error)})
+                await send({"type": "http.response.body", "body": error_event(error)})
             else:
-                await send_whole(send, 500, JSON_HEADERS + id_header, context.error.body())
+                headers = JSON_HEADERS + error.headers + context.response_headers + id_header
+                await send_whole(send, error.status_code, headers, error.body())
         finally:
             if context.api_key is not None:
                 record = usage_record(context)

@@ -85,8 +85,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
         messages.success(request, "The selected keys are revoked.")
 
 
+class RoutingRuleForm(forms.ModelForm):
+    endpoint = forms.URLField(required=False, assume_scheme="https", help_text=RoutingRule._meta.get_field("endpoint").help_text)
+
+    class Meta:
+        model = RoutingRule
+        fields = "__all__"
+
+
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
     list_display = ["model_prefix", "provider", "upstream_model", "fallbacks", "tenant", "priority", "is_active"]
     list_filter = ["provider", "is_active", "tenant"]
     search_fields = ["model_prefix", "upstream_model"]
