@@ -81,7 +81,8 @@ class OpenAIProvider(Provider):
         except aiohttp.ClientError:
             raise UpstreamUnreachable() from None
         headers = [(name, value) for name, value in response.raw_headers if _relayed(name)]
-        if context.stream and response.status == 200 and response.content_type == "text/event-stream":
+        # The raw header: aiohttp's content_type parses it with the email package, a cost on every stream.
+        if context.stream and response.status == 200 and response.headers.get("Content-Type", "").startswith("text/event-stream"):
             return ProviderResponse(response.status, headers, stream=_stream(response))
         try:
             body = await response.read()
