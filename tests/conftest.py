@@ -128,7 +128,7 @@ def usage_records(count: int, timeout: float = 10.0) -> list[UsageRecord]:
     return records
 
 
-def test_database_url() -> str:
+def database_url_of_tests() -> str:
     """The test database as a DATABASE_URL, for Prism processes that the tests start."""
     from django.db import connection
 
@@ -144,4 +144,4 @@ def PrismProcess(upstream_url: str, *, server: str = "daphne", **env) -> Server:
         "daphne": [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "prism_site.asgi:application"],
         "uvicorn": [BIN / "uvicorn", "--port", "{port}", "--log-level", "warning", "prism_site.asgi:application"],
     }[server]
-    return Server(f"prism {server}", command, {"DATABASE_URL": test_database_url(), "OPENAI_BASE_URL": upstream_url, **env})
+    return Server(f"prism {server}", command, {"DATABASE_URL": database_url_of_tests(), "OPENAI_BASE_URL": upstream_url, **env})
