@@ -10,13 +10,25 @@ import anthropic
 import orjson
 from django.conf import settings
 
-from gateway.errors import GatewayError, GatewayTimeout, InvalidRequest, ModelNotFound, RateLimited, \
-    ServiceUnavailable, UpstreamError, UpstreamUnreachable
+from gateway.errors import (
+    GatewayError,
+    GatewayTimeout,
+    InvalidRequest,
+    ModelNotFound,
+    RateLimited,
+    ServiceUnavailable,
+    UpstreamError,
+    UpstreamUnreachable,
+)
 from gateway.plugins.interface import ProviderResponse
 
-from . import mock_answers
-from .anthropic_translation import StreamTranslator, message_to_completion, request_to_anthropic
+from .anthropic_translation import (
+    StreamTranslator,
+    message_to_completion,
+    request_to_anthropic,
+)
 from .base import Provider
+from .sse import DONE, sse
 
 # Anthropic's statuses, as the OpenAI-shaped error Prism answers with.
 ERRORS = {
@@ -88,8 +100,8 @@ async def _sse(events, translator: StreamTranslator):
     try:
         async for event in events:
             for chunk in translator.chunks(event.model_dump()):
-                yield mock_answers.sse(chunk)
-        yield mock_answers.DONE
+                yield sse(chunk)
+        yield DONE
     except anthropic.APIError as error:
         raise UpstreamError(f"Anthropic: {error.message}") from None
     finally:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import orjson
 
-DONE = b"data: [DONE]\n\n"
 MAX_N = 128  # as OpenAI
 # What reading a malformed request raises (tools that are not tools, and so on): OpenAI answers 400.
 MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError)
@@ -27,10 +26,6 @@ class Answer:
     @property
     def completion_tokens(self) -> int:
         return len(self.call["arguments"].split()) + 1 if self.call else len(self.tokens)
-
-
-def sse(data: dict) -> bytes:
-    return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 def _text(content) -> str:

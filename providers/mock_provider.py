@@ -9,6 +9,7 @@ from gateway.plugins.interface import ProviderResponse
 
 from . import mock_answers
 from .base import Provider
+from .sse import DONE, sse
 
 
 class MockProvider(Provider):
@@ -29,5 +30,5 @@ class MockProvider(Provider):
 
 async def _sse(chunks):
     for chunk in chunks:
-        yield mock_answers.sse(chunk)
-    yield mock_answers.DONE
+        yield sse(chunk)
+    yield DONE

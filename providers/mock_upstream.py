@@ -23,6 +23,7 @@ import orjson
 from aiohttp import web
 
 from . import mock_answers
+from .sse import DONE, sse
 
 FAULT = re.compile(r"-fault-(\w+)")
 DELAY = re.compile(r"-delay-(\d+)")
@@ -100,14 +101,14 @@ class MockUpstream:
             for chunk in chunks:
                 if delay and chunk["choices"] and "content" in chunk["choices"][0]["delta"]:
                     await asyncio.sleep(delay)
-                await response.write(mock_answers.sse(chunk))
+                await response.write(sse(chunk))
         except (ConnectionError, asyncio.CancelledError):
             self.cancelled.append(model)
             raise
         if fault == "cut":
             request.transport.close()
             return response
-        await response.write(mock_answers.DONE)
+        await response.write(DONE)
         await response.write_eof()
         return response
 

@@ -5,7 +5,12 @@ import asyncio
 import aiohttp
 from django.conf import settings
 
-from gateway.errors import GatewayTimeout, ServiceUnavailable, UpstreamError, UpstreamUnreachable
+from gateway.errors import (
+    GatewayTimeout,
+    ServiceUnavailable,
+    UpstreamError,
+    UpstreamUnreachable,
+)
 from gateway.plugins.interface import ProviderResponse
 
 from .base import Provider

@@ -3,6 +3,7 @@ import pytest
 
 from gateway.streaming import SSERelay
 from providers import mock_answers
+from providers.sse import DONE, sse
 
 REQUEST = {"model": "gpt-4", "messages": [{"role": "user", "content": "one two"}], "n": 2,
            "stream_options": {"include_usage": True}}
@@ -10,7 +11,7 @@ REQUEST = {"model": "gpt-4", "messages": [{"role": "user", "content": "one two"}
 
 def upstream_bytes() -> bytes:
     chunks = mock_answers.chunks(REQUEST, completion_id="chatcmpl-1", created=1)
-    return b"".join(mock_answers.sse(chunk) for chunk in chunks) + mock_answers.DONE
+    return b"".join(sse(chunk) for chunk in chunks) + DONE
 
 
 def relay_in_pieces(relay: SSERelay, data: bytes, size: int) -> bytes:
@@ -29,8 +30,8 @@ def test_hidden_usage_leaves_what_openai_sends_without_include_usage(size):
     relay = SSERelay(hide_usage=True)
     sent = relay_in_pieces(relay, upstream_bytes(), size)
     without = {**REQUEST, "stream_options": None}
-    expected = b"".join(mock_answers.sse(c) for c in mock_answers.chunks(without, completion_id="chatcmpl-1", created=1))
-    assert sent == expected + mock_answers.DONE
+    expected = b"".join(sse(c) for c in mock_answers.chunks(without, completion_id="chatcmpl-1", created=1))
+    assert sent == expected + DONE
     assert relay.usage["total_tokens"] == 21
 
 
