@@ -123,11 +123,12 @@ def main():
     before = usage_count(env)
 
     uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
-    servers = {
+    # Twisted listens with a backlog of 50 unless told otherwise: 500 streams at once would overflow it.
+    daphne = [BIN / "daphne", "-v", "0", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
+    servers = {  # the pass-through under daphne shows what daphne itself costs
         "pass-through": Server("pass-through", uvicorn + ["bench.passthrough:app"], env),
-        # Twisted listens with a backlog of 50 unless told otherwise: 500 streams at once would overflow it.
-        "prism daphne": Server("prism daphne", [BIN / "daphne", "-v", "0", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096",
-                                                "prism_site.asgi:application"], env),
+        "pass-through daphne": Server("pass-through daphne", daphne + ["bench.passthrough:app"], env),
+        "prism daphne": Server("prism daphne", daphne + ["prism_site.asgi:application"], env),
         "prism uvicorn": Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env),
     }
     targets = {"direct": (None, upstream.url + "/v1"),
