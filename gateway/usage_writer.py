@@ -1,9 +1,10 @@
 """Usage records: built when a request ends, stored in batches off the response path, never dropped.
 
-Records wait in memory and are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner
-when a batch is full), on a worker thread of their own: key and route lookups, which share Django's
-thread-sensitive thread, never wait behind a large batch. A failed write keeps them for the next try; at exit the process writes
-what is left. Request ids are unique, so a batch written twice is still counted once.
+Records wait in memory and are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner when a
+batch is full), on a worker thread of their own: key and route lookups, which share Django's
+thread-sensitive thread, never wait behind a large batch. A failed write keeps them for the next
+try; at exit the process writes what is left. Request ids are unique, so a batch written twice is
+still counted once.
 """
 
 import asyncio
