@@ -107,15 +107,21 @@ def test_a_stream_cut_by_the_upstream_ends_with_an_error_event(openai_client):
     assert record.error_type == "upstream_error"
 
 
-async def test_an_unreachable_or_unconfigured_upstream_answers_503(post, settings):
-    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+@pytest.fixture
+async def providers_reread(settings):
+    """Providers read their settings once: make them read the changed ones, and the restored ones after."""
     await providers_reset()
+    yield settings
+    await providers_reset()
+
+
+async def test_an_unreachable_or_unconfigured_upstream_answers_503(post, providers_reread):
+    providers_reread.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
     assert_error(post({"model": "gpt-4", "messages": MESSAGES}), 503, code="service_unavailable")
-    settings.OPENAI_API_KEY = ""
+    providers_reread.OPENAI_API_KEY = ""
     await providers_reset()
     error = assert_error(post({"model": "gpt-4", "messages": MESSAGES}), 503, code="service_unavailable")
     assert "OPENAI_API_KEY" in error["message"]
-    await providers_reset()  # the settings fixture restores the settings; the next request re-reads them
 
 
 def test_wrong_methods_unknown_paths_and_large_bodies(post, settings):
