@@ -1,6 +1,7 @@
 """Relaying an upstream's server-sent events to the client: event by event, as they arrive, counting usage."""
 
 import asyncio
+import re
 import time
 
 import orjson
@@ -9,9 +10,13 @@ from .errors import GatewayError, UpstreamError
 from .observability import OPEN_STREAMS
 
 DONE = b"data: [DONE]"
+USAGE = b'"usage"'
 USAGE_NULL = b',"usage":null'
+USAGE_VALUE = re.compile(rb'"usage"\s*:\s*(?!null)')  # a usage object, not the null of every other chunk
 EVENT_END = b"\n\n"
-DELTA_FIELDS = (b"content", b"arguments")
+# Content and argument deltas, less the empty ones (the first chunk's "content":"").
+DELTAS = (b'"content":"', b'"arguments":"')
+EMPTY_DELTAS = (b'"content":""', b'"arguments":""')
 
 
 class SSERelay:
@@ -41,13 +46,17 @@ class SSERelay:
             events = events.replace(USAGE_NULL, b"")
         if DONE in events:
             self.done = True
-        self.delivered += sum(events.count(b'"%s":"' % f) - events.count(b'"%s":""' % f) for f in DELTA_FIELDS)
-        if b'"usage"' not in events:
+        self.delivered += sum(map(events.count, DELTAS)) - sum(map(events.count, EMPTY_DELTAS))
+        # Only the events from the first one with usage to read (or, hiding it, to remove) are parsed.
+        found = events.find(USAGE) if self.hide_usage else _search(USAGE_VALUE, events)
+        if found < 0:
             return events
-        return b"".join(self._event(event) for event in events.split(EVENT_END)[:-1])
+        before = events.rfind(EVENT_END, 0, found)
+        start = before + 2 if before >= 0 else 0
+        return events[:start] + b"".join(self._event(event) for event in events[start:].split(EVENT_END)[:-1])
 
     def _event(self, event: bytes) -> bytes:
-        if b'"usage"' not in event or not event.startswith(b"data:"):
+        if USAGE not in event or not event.startswith(b"data:"):
             return event + EVENT_END
         try:
             data = orjson.loads(event[5:])
@@ -63,6 +72,11 @@ class SSERelay:
             return b""
         data.pop("usage", None)
         return b"data: " + orjson.dumps(data) + EVENT_END
+
+
+def _search(pattern: re.Pattern, data: bytes) -> int:
+    match = pattern.search(data)
+    return match.start() if match else -1
 
 
 def error_event(error: GatewayError) -> bytes:
