@@ -4,6 +4,7 @@ Both are fed from the usage record, once per request, after the answer is sent. 
 processes, set PROMETHEUS_MULTIPROC_DIR so that /metrics adds up every worker's numbers.
 """
 
+import functools
 import json
 import logging
 import os
@@ -26,13 +27,14 @@ USAGE_QUEUE = Gauge("prism_usage_queue_depth", "Usage records waiting to be stor
 
 def request_observe(record: dict, tenant_name: str) -> None:
     # The served model, not the requested one: clients can send any string, which would flood the labels.
-    model = record["served_model"] or "-"
-    REQUESTS.labels(tenant_name, model, record["status_code"]).inc()
-    TOKENS.labels(tenant_name, model, "prompt").inc(record["prompt_tokens"])
-    TOKENS.labels(tenant_name, model, "completion").inc(record["completion_tokens"])
-    LATENCY.labels(model).observe(record["latency_ms"] / 1000)
+    requests, prompt, completion, latency, first_token = _series(tenant_name, record["served_model"] or "-",
+                                                                 record["status_code"])
+    requests.inc()
+    prompt.inc(record["prompt_tokens"])
+    completion.inc(record["completion_tokens"])
+    latency.observe(record["latency_ms"] / 1000)
     if record["ttft_ms"] is not None:
-        FIRST_TOKEN.labels(model).observe(record["ttft_ms"] / 1000)
+        first_token.observe(record["ttft_ms"] / 1000)
     if record["status_code"] == 429 and record["error_type"] in ("requests", "tokens", "insufficient_quota"):
         RATE_LIMITED.labels(tenant_name, record["error_type"]).inc()
     if request_log.isEnabledFor(logging.INFO):
@@ -42,6 +44,13 @@ def request_observe(record: dict, tenant_name: str) -> None:
             "status": record["status_code"], "error": record["error_type"] or None, "stream": record["is_stream"],
             "latency_ms": record["latency_ms"], "ttft_ms": record["ttft_ms"], "total_tokens": record["total_tokens"],
         }))
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(tenant_name: str, model: str, status: int) -> tuple:
+    """The labelled series of one tenant, model and status: looking them up costs more than counting."""
+    return (REQUESTS.labels(tenant_name, model, status), TOKENS.labels(tenant_name, model, "prompt"),
+            TOKENS.labels(tenant_name, model, "completion"), LATENCY.labels(model), FIRST_TOKEN.labels(model))
 
 
 def metrics_text() -> bytes:
