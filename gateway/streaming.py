@@ -9,14 +9,12 @@ import orjson
 from .errors import GatewayError, UpstreamError
 from .observability import OPEN_STREAMS
 
-DONE = b"data: [DONE]"
+DONE = b"data: [DONE]\n\n"
 USAGE = b'"usage"'
 USAGE_NULL = b',"usage":null'
 USAGE_VALUE = re.compile(rb'"usage"\s*:\s*(?!null)')  # a usage object, not the null of every other chunk
 EVENT_END = b"\n\n"
-# Content and argument deltas, less the empty ones (the first chunk's "content":"").
-DELTAS = (b'"content":"', b'"arguments":"')
-EMPTY_DELTAS = (b'"content":""', b'"arguments":""')
+DELTA = b'"delta":{"'  # a chunk's delta that is not empty
 
 
 class SSERelay:
@@ -31,7 +29,7 @@ class SSERelay:
         self.usage = None
         self.model = None
         self.done = False
-        self.delivered = 0  # content and argument deltas passed on, about one token each
+        self.delivered = 0  # deltas passed on, about one token each
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> bytes:
@@ -44,9 +42,9 @@ class SSERelay:
         events, self._buffer = data[: end + 2], data[end + 2 :]
         if self.hide_usage:
             events = events.replace(USAGE_NULL, b"")
-        if DONE in events:
+        if events.endswith(DONE):  # the last event of a stream
             self.done = True
-        self.delivered += sum(map(events.count, DELTAS)) - sum(map(events.count, EMPTY_DELTAS))
+        self.delivered += events.count(DELTA)
         # Only the events from the first one with usage to read (or, hiding it, to remove) are parsed.
         found = events.find(USAGE) if self.hide_usage else _search(USAGE_VALUE, events)
         if found < 0:
