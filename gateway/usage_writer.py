@@ -73,28 +73,36 @@ class UsageWriter:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self):
+        """Store a batch per interval (at once if a full one waits): never a batch per request."""
         while self.pending:
             if len(self.pending) < settings.PRISM_USAGE_BATCH_SIZE:
                 await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL)
             try:
-                await self.flush()
+                await self._store(self.pending[: settings.PRISM_USAGE_BATCH_SIZE])  # empty if flushed meanwhile
             except DatabaseError:  # the database is away: keep the records and try again
                 logger.exception("Could not store %d usage records; retrying", len(self.pending))
                 await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL * 4)
 
     async def flush(self):
-        """Store every waiting record; they leave the queue only once stored."""
+        """Store every waiting record, as at shutdown."""
         while self.pending:
-            batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
-            await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
-            stored = set(map(id, batch))  # by identity: another flush may have stored some already
-            self.pending = [record for record in self.pending if id(record) not in stored]
-            USAGE_QUEUE.set(len(self.pending))
+            await self._store(self.pending[: settings.PRISM_USAGE_BATCH_SIZE])
+
+    async def _store(self, batch: list[dict]):
+        """The records leave the queue only once stored."""
+        if not batch:
+            return
+        await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
+        stored = set(map(id, batch))  # by identity: another flush may have stored some already
+        self.pending = [record for record in self.pending if id(record) not in stored]
+        USAGE_QUEUE.set(len(self.pending))
 
     def flush_sync(self):
-        if self.pending:
-            usage_records_create(records=self.pending)
-            self.pending.clear()
+        """At exit, with no event loop left: store what is left, a batch at a time."""
+        while self.pending:
+            batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
+            usage_records_create(records=batch)
+            del self.pending[: len(batch)]
 
 
 usage_writer = UsageWriter()

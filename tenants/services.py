@@ -78,9 +78,10 @@ def usage_cost(record: dict, prices: dict) -> Decimal:
 def usage_records_create(*, records: list[dict]) -> None:
     """Store a batch of usage records and add them to the hourly totals, each exactly once.
 
-    The batch goes in as one transaction. If it is refused (a record already stored, as when a
-    batch is written twice, or naming a tenant or key deleted meanwhile), the records are stored one
-    by one, so that one such record cannot hold back the others; it is skipped and logged.
+    The batch goes in as one transaction. If it is refused, the records already stored are left out
+    (as when a process exits while its last batch is being written), and the rest are stored one by
+    one, so that a record naming a tenant or key deleted meanwhile cannot hold back the others; it is
+    skipped and logged.
     """
     prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
     for record in records:
@@ -88,11 +89,15 @@ def usage_records_create(*, records: list[dict]) -> None:
     try:
         _records_store(records)
     except IntegrityError:
+        stored = set(UsageRecord.objects.filter(request_id__in=[record["request_id"] for record in records])
+                     .values_list("request_id", flat=True))
         for record in records:
+            if record["request_id"] in stored:
+                continue
             try:
                 _records_store([record])
             except IntegrityError:
-                logger.warning("Skipped usage record %s: already stored, or its tenant or key is gone", record)
+                logger.warning("Skipped usage record %s: its tenant or key is gone", record)
     last_used = {}
     for record in sorted(records, key=lambda record: record["created_at"]):
         last_used[record["api_key_id"]] = record["created_at"]
