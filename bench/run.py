@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench.loadgen import load, summary
+from bench.loadgen import Result, load, summary
 from bench.servers import BIN, ROOT, Server
 MESSAGES = [{"role": "user", "content": "Say twenty words."}]
 WARM_UP = 50  # requests per target before each scenario
@@ -38,28 +38,41 @@ def body(model: str, stream: bool) -> bytes:
     return json.dumps({"model": model, "messages": MESSAGES, "stream": stream}).encode()
 
 
-async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, seconds: float, slow: int):
-    """Each scenario against each target; returns {scenario: {target: Result}}."""
-    results = {}
-    plan = [  # (scenario, load options, model, stream); the last one also measures memory
-        ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", False),
-        ("first token, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", True),
-        ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), "gpt-4", False),
-        ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), "gpt-4", True),
-        (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), "gpt-delay-100", True),
+async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, seconds: float, slow: int,
+                    rounds: int):
+    """Each scenario against each target; returns {scenario: {target: Result}} and every (target, Result) run.
+
+    The slow streams run `rounds` times, the targets taking turns, and each target keeps its median
+    round by p99: one burst's p99 moves with whatever else this machine does at that moment.
+    """
+    results, every_run = {}, []
+    plan = [  # (scenario, load options, model, stream, rounds); the last one also measures memory
+        ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", False, 1),
+        ("first token, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", True, 1),
+        ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), "gpt-4", False, 1),
+        ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), "gpt-4", True, 1),
+        (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), "gpt-delay-100", True, rounds),
     ]
-    for scenario, options, model, stream in plan:
-        results[scenario] = {}
-        for name, (server, url) in targets.items():
-            payload = body(model, stream)
-            warm_up = body("gpt-4", stream)  # fills connection pools and caches, without the slow model's wait
-            await load(url + "/chat/completions", warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
-            sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
-            result = await load(url + "/chat/completions", payload, key=key, stream=stream, **options)
-            result.peak_rss_kib = sampler.stop() if sampler else 0
-            results[scenario][name] = result
-            print(f"  {scenario:34} {name:16} {summary(result)}", flush=True)
-    return results
+    for scenario, options, model, stream, scenario_rounds in plan:
+        runs = {name: [] for name in targets}
+        for _ in range(scenario_rounds):
+            for name, (server, url) in targets.items():
+                warm_up = body("gpt-4", stream)  # fills connection pools and caches, without the slow model's wait
+                await load(url + "/chat/completions", warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
+                sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
+                result = await load(url + "/chat/completions", body(model, stream), key=key, stream=stream, **options)
+                result.peak_rss_kib = sampler.stop() if sampler else 0
+                runs[name].append(result)
+                every_run.append((name, result))
+                print(f"  {scenario:34} {name:20} {summary(result)}", flush=True)
+        results[scenario] = {name: _median_round(found) for name, found in runs.items()}
+    return results, every_run
+
+
+def _median_round(runs: list[Result]) -> Result:
+    median = sorted(runs, key=lambda result: result.latency(99))[len(runs) // 2]
+    median.peak_rss_kib = max(result.peak_rss_kib for result in runs)
+    return median
 
 
 class RssSampler:
@@ -106,9 +119,10 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="a short run that only checks the harness works")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed scenario")
     parser.add_argument("--slow-streams", type=int, default=500)
+    parser.add_argument("--slow-rounds", type=int, default=3, help="bursts of slow streams per target (median kept)")
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args()
-    seconds, slow = (0.5, 20) if args.smoke else (args.seconds, args.slow_streams)
+    seconds, slow, rounds = (0.5, 20, 1) if args.smoke else (args.seconds, args.slow_streams, args.slow_rounds)
 
     workdir = tempfile.mkdtemp(prefix="prism-bench-")
     upstream = Server("upstream", [BIN / "python", "-m", "providers.mock_upstream", "--port", "{port}", "--tokens", "20"], {})
@@ -135,8 +149,8 @@ def main():
                **{name: (server, server.url + "/v1") for name, server in servers.items()}}
     try:
         idle = {name: server.rss_kib() for name, server in servers.items()}
-        print(f"Benchmark, {seconds} s per scenario, {slow} slow streams", flush=True)
-        results = asyncio.run(scenarios(targets, key, seconds=seconds, slow=slow))
+        print(f"Benchmark, {seconds} s per scenario, {slow} slow streams × {rounds} rounds", flush=True)
+        results, every_run = asyncio.run(scenarios(targets, key, seconds=seconds, slow=slow, rounds=rounds))
         workers = {}
         for count in (1, 2):
             server = Server(f"prism uvicorn ×{count}", uvicorn + ["--workers", str(count), "prism_site.asgi:application"], env)
@@ -150,7 +164,7 @@ def main():
             server.stop()
         upstream.stop()
 
-    sent = sum(r.requests + WARM_UP for by_target in results.values() for name, r in by_target.items() if name.startswith("prism"))
+    sent = sum(WARM_UP + result.requests for name, result in every_run if name.startswith("prism"))
     sent += sum(r.requests + 200 for r in workers.values())
     stored = usage_count(env) - before
     report = "\n".join([
@@ -168,7 +182,7 @@ def main():
     if not args.smoke and not args.no_record:
         with open(ROOT / "bench" / "RESULTS.md", "a") as results_file:
             results_file.write("\n" + report + "\n")
-    failed = sum(r.errors for by_target in results.values() for r in by_target.values()) + sum(r.errors for r in workers.values())
+    failed = sum(result.errors for _, result in every_run) + sum(r.errors for r in workers.values())
     if stored != sent or failed:
         sys.exit(f"{failed} requests failed; {stored} usage records for {sent} requests")
 
