@@ -1,5 +1,7 @@
 """The request's story: authenticate, validate, route, limit, ask for usage, call the provider."""
 
+from functools import partial
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -14,7 +16,8 @@ class Pipeline:
         self.plugins = plugins
         chain = provider_call
         for plugin in reversed(plugins):
-            chain = _bind(plugin, chain)
+            # A partial, not a wrapping coroutine: every resumption of the request walks the chain.
+            chain = partial(plugin.handle, next=chain)
         self._chain = chain
 
     async def initialize(self):
@@ -23,13 +26,6 @@ class Pipeline:
 
     async def run(self, context: RequestContext) -> None:
         await self._chain(context)
-
-
-def _bind(plugin, next):
-    async def step(context):
-        await plugin.handle(context, next)
-
-    return step
 
 
 def pipeline_from_settings() -> Pipeline:
