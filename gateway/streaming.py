@@ -42,7 +42,7 @@ class SSERelay:
         events, self._buffer = data[: end + 2], data[end + 2 :]
         if self.hide_usage:
             events = events.replace(USAGE_NULL, b"")
-        if events.endswith(DONE):  # the last event of a stream
+        if DONE in events:
             self.done = True
         self.delivered += events.count(DELTA)
         # Only the events from the first one with usage to read (or, hiding it, to remove) are parsed.

@@ -46,3 +46,9 @@ def test_an_unfinished_event_waits_for_its_end():
     assert relay.feed(b'data: {"a"') == b""
     assert relay.feed(b": 1}\n\n") == b'data: {"a": 1}\n\n'
     assert not relay.done
+
+
+def test_done_is_seen_whatever_follows_it():
+    relay = SSERelay(hide_usage=False)
+    relay.feed(b'data: {"a": 1}\n\ndata: [DONE]\n\n\n\n')
+    assert relay.done
