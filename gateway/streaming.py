@@ -12,6 +12,7 @@ from .observability import OPEN_STREAMS
 DONE = b"data: [DONE]\n\n"
 USAGE = b'"usage"'
 USAGE_NULL = b',"usage":null'
+ANY_USAGE = re.compile(re.escape(USAGE))
 USAGE_VALUE = re.compile(rb'"usage"\s*:\s*(?!null)')  # a usage object, not the null of every other chunk
 EVENT_END = b"\n\n"
 DELTA = b'"delta":{"'  # a chunk's delta that is not empty
@@ -31,6 +32,8 @@ class SSERelay:
         self.done = False
         self.delivered = 0  # deltas passed on, about one token each
         self._buffer = b""
+        # The events worth parsing: hiding usage, any that has it; else only one with usage to read.
+        self._to_parse = ANY_USAGE if hide_usage else USAGE_VALUE
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the whole events completed by `chunk`, ready to send."""
@@ -45,11 +48,10 @@ class SSERelay:
         if DONE in events:
             self.done = True
         self.delivered += events.count(DELTA)
-        # Only the events from the first one with usage to read (or, hiding it, to remove) are parsed.
-        found = events.find(USAGE) if self.hide_usage else _search(USAGE_VALUE, events)
-        if found < 0:
+        found = self._to_parse.search(events)
+        if found is None:
             return events
-        before = events.rfind(EVENT_END, 0, found)
+        before = events.rfind(EVENT_END, 0, found.start())  # parsed from that event on
         start = before + 2 if before >= 0 else 0
         return events[:start] + b"".join(self._event(event) for event in events[start:].split(EVENT_END)[:-1])
 
@@ -70,11 +72,6 @@ class SSERelay:
             return b""
         data.pop("usage", None)
         return b"data: " + orjson.dumps(data) + EVENT_END
-
-
-def _search(pattern: re.Pattern, data: bytes) -> int:
-    match = pattern.search(data)
-    return match.start() if match else -1
 
 
 def error_event(error: GatewayError) -> bytes:
