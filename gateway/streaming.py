@@ -9,7 +9,7 @@ import orjson
 from .errors import GatewayError, UpstreamError
 from .observability import OPEN_STREAMS
 
-DONE = b"data: [DONE]\n\n"
+DONE = b"data: [DONE]"
 USAGE = b'"usage"'
 USAGE_NULL = b',"usage":null'
 ANY_USAGE = re.compile(re.escape(USAGE))
