@@ -64,6 +64,7 @@ class UsageWriter:
     def __init__(self):
         self.pending: list[dict] = []
         self._task = None
+        self._lock, self._lock_loop = None, None
         atexit.register(self.flush_sync)
 
     def add(self, record: dict) -> None:
@@ -78,7 +79,7 @@ class UsageWriter:
             if len(self.pending) < settings.PRISM_USAGE_BATCH_SIZE:
                 await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL)
             try:
-                await self._store(self.pending[: settings.PRISM_USAGE_BATCH_SIZE])  # empty if flushed meanwhile
+                await self._store_next()
             except DatabaseError:  # the database is away: keep the records and try again
                 logger.exception("Could not store %d usage records; retrying", len(self.pending))
                 await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL * 4)
@@ -86,16 +87,23 @@ class UsageWriter:
     async def flush(self):
         """Store every waiting record, as at shutdown."""
         while self.pending:
-            await self._store(self.pending[: settings.PRISM_USAGE_BATCH_SIZE])
+            await self._store_next()
 
-    async def _store(self, batch: list[dict]):
-        """The records leave the queue only once stored."""
-        if not batch:
-            return
-        await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
-        stored = set(map(id, batch))  # by identity: another flush may have stored some already
-        self.pending = [record for record in self.pending if id(record) not in stored]
-        USAGE_QUEUE.set(len(self.pending))
+    async def _store_next(self):
+        """Store the oldest batch; one write at a time, so that a flush never writes the batch being written."""
+        async with self._write_lock():
+            batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
+            if batch:
+                await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
+                del self.pending[: len(batch)]  # records leave the queue only once stored; new ones join its end
+                USAGE_QUEUE.set(len(self.pending))
+
+    def _write_lock(self) -> asyncio.Lock:
+        """The lock of the running event loop (tests run one loop after another)."""
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     def flush_sync(self):
         """At exit, with no event loop left: store what is left, a batch at a time."""
