@@ -137,8 +137,10 @@ def main():
     before = usage_count(env)
 
     uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
-    # Twisted listens with a backlog of 50 unless told otherwise: 500 streams at once would overflow it.
-    daphne = [BIN / "daphne", "-v", "0", "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
+    # Daphne as the README runs it. Twisted listens with a backlog of 50 unless told otherwise: 500
+    # streams at once would overflow it.
+    daphne = [BIN / "python", "-m", "prism_site.serve_daphne", "-v", "0",
+              "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
     servers = {  # the pass-through under daphne shows what daphne itself costs
         "pass-through": Server("pass-through", uvicorn + ["bench.passthrough:app"], env),
         "pass-through daphne": Server("pass-through daphne", daphne + ["bench.passthrough:app"], env),

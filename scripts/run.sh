@@ -17,4 +17,4 @@ env_default PRISM_DEMO_ADMIN_PASSWORD "$(python -c 'import secrets; print(secret
 
 python manage.py migrate --noinput -v0
 python manage.py demo --base-url "http://127.0.0.1:$PORT"
-exec daphne -b 127.0.0.1 -p "$PORT" prism_site.asgi:application
+exec python -m prism_site.serve_daphne -b 127.0.0.1 -p "$PORT" prism_site.asgi:application

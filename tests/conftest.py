@@ -141,7 +141,8 @@ def database_url_of_tests() -> str:
 def PrismProcess(upstream_url: str, *, server: str = "daphne", **env) -> Server:
     """Prism in its own process on the test database, under daphne (as the quickstart runs it) or uvicorn."""
     command = {
-        "daphne": [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "prism_site.asgi:application"],
+        "daphne": [BIN / "python", "-m", "prism_site.serve_daphne", "-b", "127.0.0.1", "-p", "{port}",
+                   "prism_site.asgi:application"],
         "uvicorn": [BIN / "uvicorn", "--port", "{port}", "--log-level", "warning", "prism_site.asgi:application"],
     }[server]
     return Server(f"prism {server}", command, {"DATABASE_URL": database_url_of_tests(), "OPENAI_BASE_URL": upstream_url, **env})
