@@ -1,5 +1,6 @@
-"""Daphne, less three of its own costs per request: `python -m prism_site.serve_daphne [daphne's options] APP`.
+"""Daphne on uvloop, less two of Twisted's costs per request: `python -m prism_site.serve_daphne [options] APP`.
 
+Takes daphne's own options. The changes:
 - It runs on uvloop, the event loop uvicorn picks by default.
 - Twisted reads the Content-Type of every POST with the email package, looking for a form that daphne
   never reads; the answer for a header value is the same every time, so it is cached.
