@@ -153,13 +153,15 @@ def main():
         idle = {name: server.rss_kib() for name, server in servers.items()}
         print(f"Benchmark, {seconds} s per scenario, {slow} slow streams × {rounds} rounds", flush=True)
         results, every_run = asyncio.run(scenarios(targets, key, seconds=seconds, slow=slow, rounds=rounds))
-        workers = {}
+        workers, cores = {}, {}  # cores: the CPU the workers used, as cores busy during the run
         for count in (1, 2):
             server = Server(f"prism uvicorn ×{count}", uvicorn + ["--workers", str(count), "prism_site.asgi:application"], env)
             url = server.url + "/v1/chat/completions"
             asyncio.run(load(url, body("gpt-4", False), key=key, concurrency=8, requests=200))
+            cpu_before = server.cpu_seconds()
             workers[count] = asyncio.run(load(url, body("gpt-4", False), key=key, concurrency=32, duration=seconds))
-            print(f"  uvicorn --workers {count}: {summary(workers[count])}", flush=True)
+            cores[count] = (server.cpu_seconds() - cpu_before) / workers[count].elapsed
+            print(f"  uvicorn --workers {count}: {summary(workers[count])}, {cores[count]:.2f} cores", flush=True)
             server.stop()
     finally:
         for server in servers.values():
@@ -176,7 +178,8 @@ def main():
         table(results, "pass-through", idle, slow),
         "",
         "Prism under uvicorn, 32 concurrent, by worker processes: "
-        + ", ".join(f"{n}: {r.rate:.0f}/s" for n, r in workers.items()),
+        + ", ".join(f"{n}: {r.rate:.0f}/s on {cores[n]:.2f} cores ({r.rate / cores[n]:.0f} per CPU-second)"
+                    for n, r in workers.items()),
         "",
         f"Usage records: {stored} stored for {sent} requests sent to Prism.",
     ])

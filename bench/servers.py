@@ -45,16 +45,27 @@ class Server:
         self.output.seek(0)
         return self.output.read().decode()
 
+    def _pids(self) -> list[int]:
+        """The process and its children (uvicorn's workers)."""
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [self.process.pid] + [int(pid) for pid in children.split()]
+
     def rss_kib(self) -> int:
-        """Resident memory of the process and its children (uvicorn workers)."""
-        pids = [self.process.pid] + [int(p) for p in subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()]
+        """Resident memory of the process and its children."""
         total = 0
-        for pid in pids:
+        for pid in self._pids():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         return total
+
+    def cpu_seconds(self) -> float:
+        """CPU time, user and system, that the process and its children have used so far."""
+        ticks = 0
+        for pid in self._pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self, sig=signal.SIGTERM) -> int:
         self.process.send_signal(sig)
