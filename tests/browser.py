@@ -31,6 +31,8 @@ def browser():
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.implicitly_wait(5)
+    # A page that never loads fails in a minute, before Selenium's own two-minute wait for chromedriver.
+    driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
