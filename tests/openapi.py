@@ -1,7 +1,8 @@
-"""Validate Prism's answers against OpenAI's own OpenAPI document (../shared/openai-openapi/openapi.json).
+"""Validate Prism's answers against OpenAI's own schemas.
 
-The document is OpenAPI 3.0, where `nullable: true` stands for JSON Schema's null type; it is
-converted once so that jsonschema accepts the nulls OpenAI sends (`"logprobs": null`).
+They come from tests/schemas/openai-schemas.json, extracted from OpenAI's OpenAPI document (MIT) by
+scripts/openapi_extract.py with `nullable` already converted, so that jsonschema accepts the nulls
+OpenAI sends (`"logprobs": null`). PRISM_OPENAPI may name a full document instead.
 """
 
 import json
@@ -11,32 +12,17 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from prism_site.settings import BASE_DIR
+from scripts.openapi_extract import nullable_converted
 
-SPEC = Path(os.environ.get("PRISM_OPENAPI", BASE_DIR.parent / "shared" / "openai-openapi" / "openapi.json"))
-
-
-def _nullable(node):
-    if isinstance(node, list):
-        return [_nullable(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _nullable(value) for key, value in node.items()}
-    if node.pop("nullable", False):
-        if "type" in node:
-            node["type"] = [node["type"], "null"] if isinstance(node["type"], str) else [*node["type"], "null"]
-            if "enum" in node:
-                node["enum"] = [*node["enum"], None]
-        else:
-            node = {"anyOf": [{"type": "null"}, node]}
-    return node
+FIXTURE = Path(__file__).resolve().parent / "schemas" / "openai-schemas.json"
 
 
 @cache
 def _document() -> dict:
-    if not SPEC.exists():
-        raise FileNotFoundError(f"OpenAI's OpenAPI document is needed at {SPEC} (or set PRISM_OPENAPI)")
-    return _nullable(json.loads(SPEC.read_text()))
+    full = os.environ.get("PRISM_OPENAPI")
+    if full:
+        return nullable_converted(json.loads(Path(full).read_text()))
+    return json.loads(FIXTURE.read_text())
 
 
 @cache
