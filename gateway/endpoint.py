@@ -1,7 +1,8 @@
-"""POST /v1/chat/completions: the hot path, a plain ASGI app that Channels routes to.
+"""Prism's doors: one plain ASGI app that Channels routes every model call to, whatever the operation.
 
-It reads the body, runs the pipeline, relays the provider's answer (streamed or whole)
-and hands the usage record to the batch writer. Nothing here touches the database.
+It reads the body, runs the pipeline, relays the provider's answer (streamed or whole, translated
+back where the provider speaks another format) and hands the usage record to the batch writer.
+Nothing here touches the database.
 """
 
 import logging
@@ -9,11 +10,13 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 
+from . import cors
 from .errors import GatewayError, MethodNotAllowed, PayloadTooLarge, ServiceUnavailable
 from .observability import request_observe
-from .pipeline import pipeline_from_settings
+from .operations import Operation
+from .pipeline import pipeline_shared
 from .plugins.interface import RequestContext
-from .streaming import error_event, stream_relay
+from .streaming import stream_relay
 from .usage_writer import usage_record, usage_writer
 
 logger = logging.getLogger(__name__)
@@ -22,15 +25,29 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 
 
-def bearer_token(headers) -> str | None:
+def api_key_of(headers) -> str | None:
+    """The Prism key: `Authorization: Bearer` (OpenAI's SDKs, Claude Code's auth token) or `x-api-key` (Anthropic's)."""
     for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None
+        if name == b"x-api-key":
+            return value.decode("latin-1").strip()
     return None
 
 
-async def body_read(receive, limit: int) -> bytes:
+def _content_length(headers) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def body_read(receive, headers, limit: int) -> bytes:
+    """The request body; one announced or grown larger than `limit` is refused before it is read whole."""
+    announced = _content_length(headers)
+    if announced is not None and announced > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -59,6 +76,14 @@ def _merge(upstream: list, own: list) -> list:
     return [(name, value) for name, value in upstream if name.lower() not in names] + own
 
 
+def _ids(context, upstream_headers=()) -> list:
+    """Prism's request id, and `x-request-id` for the SDKs: the upstream's if it sent one, else Prism's."""
+    own = [(b"x-prism-request-id", context.request_id.encode())]
+    if any(name.lower() == b"x-request-id" for name, _ in upstream_headers):
+        return own
+    return own + [(b"x-request-id", context.request_id.encode())]
+
+
 def _gateway_error(raised: Exception, request_id: str) -> GatewayError:
     """The error to answer with; anything unexpected is logged here and never reaches the client."""
     if isinstance(raised, GatewayError):
@@ -70,39 +95,57 @@ def _gateway_error(raised: Exception, request_id: str) -> GatewayError:
     return GatewayError()
 
 
-class ChatCompletionsEndpoint:
-    def __init__(self):
-        self.pipeline = None
+def _body(context) -> bytes:
+    """The answer's body in the door's format: as the upstream sent it, unless it was translated."""
+    response = context.response
+    if context.translation is None:
+        return response.body
+    if response.status == 200:
+        return context.translation.response(context)
+    return context.operation.errors.upstream_error(response.status, response.body)
+
+
+class GatewayEndpoint:
+    """Serves the operations at one URL, one per HTTP method."""
+
+    def __init__(self, *operations: Operation):
+        self.operations = {operation.method: operation for operation in operations}
+        self.allowed = ", ".join(self.operations).encode()
 
     async def __call__(self, scope, receive, send):
-        if self.pipeline is None:
-            pipeline = pipeline_from_settings()
-            await pipeline.initialize()
-            self.pipeline = pipeline
-        context = RequestContext(request_data={})
-        id_header = [(b"x-prism-request-id", context.request_id.encode())]
+        pipeline = await pipeline_shared()
+        headers = scope["headers"]
+        if settings.PRISM_CORS_ORIGINS and scope["method"] == "OPTIONS":
+            return await cors.preflight(scope, send, self.allowed)
+        operation = self.operations.get(scope["method"])
+        context = RequestContext(request_data={}, operation=operation or next(iter(self.operations.values())))
+        context.metadata.update(headers=headers, path=scope.get("url_route", {}).get("kwargs", {}),
+                                query=scope.get("query_string", b"").decode("latin-1"))
+        own_headers = cors.headers(headers) if settings.PRISM_CORS_ORIGINS else []
         streaming = False
         try:
-            if scope["method"] != "POST":
-                raise MethodNotAllowed(f"Method {scope['method']} is not allowed; use POST.", headers=[(b"allow", b"POST")])
-            context.body = await body_read(receive, settings.PRISM_MAX_BODY_BYTES)
-            context.metadata["bearer"] = bearer_token(scope["headers"])
-            await self.pipeline.run(context)
+            if operation is None:
+                raise MethodNotAllowed(f"Method {scope['method']} is not allowed; use {self.allowed.decode()}.",
+                                       headers=[(b"allow", self.allowed)])
+            if operation.check is not None:
+                context.body = await body_read(receive, headers, settings.PRISM_MAX_BODY_BYTES)
+            context.metadata["bearer"] = api_key_of(headers)
+            await pipeline.run(context)
             response = context.response
-            headers = _merge(response.headers, context.response_headers) + id_header
+            headers = _merge(response.headers, context.response_headers) + _ids(context, response.headers) + own_headers
             if response.stream is None:
-                await send_whole(send, response.status, JSON_HEADERS + headers, response.body)
+                await send_whole(send, response.status, JSON_HEADERS + headers, _body(context))
             else:
                 await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
                 await stream_relay(context, send, receive)
-        except Exception as raised:  # the one place any failure becomes an answer in OpenAI's shape
+        except Exception as raised:  # the one place any failure becomes an answer in the door's shape
             context.error = error = _gateway_error(raised, context.request_id)
             if streaming:
-                await send({"type": "http.response.body", "body": error_event(error)})
+                await send({"type": "http.response.body", "body": context.operation.errors.stream_error(error)})
             else:
-                headers = JSON_HEADERS + error.headers + context.response_headers + id_header
-                await send_whole(send, error.status_code, headers, error.body())
+                headers = JSON_HEADERS + error.headers + context.response_headers + _ids(context) + own_headers
+                await send_whole(send, error.status_code, headers, context.operation.errors.error_body(error))
         finally:
             if context.api_key is not None:
                 record = usage_record(context)

@@ -96,6 +96,16 @@ class ServiceUnavailable(GatewayError):
     default_message = "The upstream provider is unavailable."
 
 
+class ProviderNotConfigured(ServiceUnavailable):
+    """No key or endpoint is set for the provider: retrying cannot help, so SDKs are told not to."""
+
+    code = "provider_not_configured"
+
+    def __init__(self, provider: str, missing: str):
+        super().__init__(f"The provider {provider} is not configured: {missing}.",
+                         headers=[(b"x-should-retry", b"false")])
+
+
 class UpstreamUnreachable(ServiceUnavailable):
     """The connection to the upstream failed: worth a retry."""
 

@@ -30,3 +30,15 @@ class Pipeline:
 
 def pipeline_from_settings() -> Pipeline:
     return Pipeline([import_string(path)() for path in settings.PRISM_PIPELINE])
+
+
+_shared = []
+
+
+async def pipeline_shared() -> Pipeline:
+    """The process's pipeline, made and initialized on first use: every door runs the same plugins."""
+    if not _shared:
+        pipeline = pipeline_from_settings()
+        await pipeline.initialize()
+        _shared[:] = [pipeline]
+    return _shared[0]

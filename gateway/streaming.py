@@ -1,4 +1,8 @@
-"""Relaying an upstream's server-sent events to the client: event by event, as they arrive, counting usage."""
+"""Relaying an upstream's server-sent events to the client: event by event, as they arrive, counting usage.
+
+The operation's stream format says how a complete stream ends and where usage is; everything else
+passes through as bytes. A translated operation's events are parsed and rewritten in the door's format.
+"""
 
 import asyncio
 import re
@@ -8,6 +12,7 @@ import orjson
 
 from .errors import GatewayError, UpstreamError
 from .observability import OPEN_STREAMS
+from .operations import OPENAI_SSE, StreamFormat
 
 DONE = b"data: [DONE]"
 USAGE = b'"usage"'
@@ -15,29 +20,36 @@ USAGE_NULL = b',"usage":null'
 ANY_USAGE = re.compile(re.escape(USAGE))
 USAGE_VALUE = re.compile(rb'"usage"\s*:\s*(?!null)')  # a usage object, not the null of every other chunk
 EVENT_END = b"\n\n"
-DELTA = b'"delta":{"'  # a chunk's delta that is not empty
+# A piece of text or arguments delivered, about one token each (not a role-only or empty delta).
+DELIVERED = re.compile(rb'"(?:content|arguments|text|partial_json|thinking)":"(?!")|"delta":"(?!")')
 
 
 class SSERelay:
-    """Cuts the byte stream into whole events, keeps the usage chunk's numbers, and can hide usage.
+    """Cuts the byte stream into whole events, keeps the usage events' numbers, and can hide usage.
 
     With `hide_usage` (Prism asked for usage, the client did not), the final usage chunk and the
     `"usage":null` of the other chunks are removed, so the client sees what OpenAI would have sent.
+    `usage` is the upstream's usage object (merged over the events that carry one), `answer` the
+    object it came with (its id and model).
     """
 
-    def __init__(self, *, hide_usage: bool):
+    def __init__(self, *, hide_usage: bool, stream_format: StreamFormat = OPENAI_SSE):
         self.hide_usage = hide_usage
+        self.format = stream_format
         self.usage = None
-        self.model = None
+        self.answer = None
         self.done = False
-        self.delivered = 0  # deltas passed on, about one token each
+        self.delivered = 0
         self._buffer = b""
+        self._ends = re.compile(b"|".join(re.escape(end) for end in stream_format.ends))
         # The events worth parsing: hiding usage, any that has it; else only one with usage to read.
         self._to_parse = ANY_USAGE if hide_usage else USAGE_VALUE
 
     def feed(self, chunk: bytes) -> bytes:
         """Return the whole events completed by `chunk`, ready to send."""
         data = self._buffer + chunk
+        if b"\r" in data:  # SSE allows CRLF and CR line ends: one form, so events end with a blank line
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if not data.endswith(b"\r") else data
         end = data.rfind(EVENT_END)
         if end < 0:
             self._buffer = data
@@ -45,9 +57,9 @@ class SSERelay:
         events, self._buffer = data[: end + 2], data[end + 2 :]
         if self.hide_usage:
             events = events.replace(USAGE_NULL, b"")
-        if DONE in events:
+        if self._ends.search(events):
             self.done = True
-        self.delivered += events.count(DELTA)
+        self.delivered += len(DELIVERED.findall(events))
         found = self._to_parse.search(events)
         if found is None:
             return events
@@ -56,16 +68,13 @@ class SSERelay:
         return events[:start] + b"".join(self._event(event) for event in events[start:].split(EVENT_END)[:-1])
 
     def _event(self, event: bytes) -> bytes:
-        if USAGE not in event or not event.startswith(b"data:"):
+        data = event_data(event) if USAGE in event else None
+        if data is None:
             return event + EVENT_END
-        try:
-            data = orjson.loads(event[5:])
-        except orjson.JSONDecodeError:
-            return event + EVENT_END
-        if not isinstance(data, dict):
-            return event + EVENT_END
-        if data.get("usage"):
-            self.usage, self.model = data["usage"], data.get("model")
+        usage = self.format.usage_in(data)
+        if isinstance(usage, dict) and usage:
+            self.usage = {**(self.usage or {}), **usage}
+            self.answer = data.get("response") or data.get("message") or data
         if not self.hide_usage:
             return event + EVENT_END
         if data.get("usage") and not data.get("choices"):
@@ -74,20 +83,38 @@ class SSERelay:
         return b"data: " + orjson.dumps(data) + EVENT_END
 
 
-def error_event(error: GatewayError) -> bytes:
-    return b"data: " + error.body() + EVENT_END
+def event_data(event: bytes) -> dict | None:
+    """The JSON object of an event's `data:` line, if it has one."""
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            try:
+                data = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                return None
+            return data if isinstance(data, dict) else None
+    return None
+
+
+def _translated(events: bytes, translator) -> bytes:
+    """The door's events for a read of the provider's chat events."""
+    return b"".join(translator.feed(data) for event in events.split(EVENT_END)
+                    if (data := event_data(event)) is not None)
 
 
 async def stream_relay(context, send, receive) -> None:
     """Send the provider's stream; on a client disconnect stop reading upstream at once."""
     response = context.response
-    relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False))
+    upstream_format = context.upstream_operation.stream
+    relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False), stream_format=upstream_format)
+    translator = context.translation.stream(context) if context.translation else None
     relaying = asyncio.current_task()
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, relaying, context))
     OPEN_STREAMS.inc()
     try:
         async for chunk in response.stream:
             events = relay.feed(chunk)
+            if events and translator is not None:
+                events = _translated(events, translator) + (translator.finish() if relay.done else b"")
             if events:
                 if context.first_byte_at is None:
                     context.first_byte_at = time.perf_counter()
@@ -96,7 +123,8 @@ async def stream_relay(context, send, receive) -> None:
             raise UpstreamError("The upstream provider ended the stream early.")
     except GatewayError as error:
         context.error = error
-        await send({"type": "http.response.body", "body": error_event(error), "more_body": True})
+        await send({"type": "http.response.body", "body": context.operation.errors.stream_error(error),
+                    "more_body": True})
     except asyncio.CancelledError:
         if not context.metadata.get("client_gone"):
             raise
@@ -105,14 +133,15 @@ async def stream_relay(context, send, receive) -> None:
         OPEN_STREAMS.dec()
         watcher.cancel()
         await response.stream.aclose()
-        context.usage = relay.usage or context.usage or _delivered_usage(context, relay)
-        context.metadata.setdefault("served_model", relay.model)
+        context.response_data = relay.answer
+        context.usage = context.upstream_operation.usage_of(relay.usage) or context.usage or _delivered(context, relay)
     if not context.metadata.get("client_gone"):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _delivered_usage(context, relay) -> dict:
+def _delivered(context, relay) -> dict:
     """For a stream cut short, the upstream's count never came: estimate the prompt, count what was sent."""
+    context.metadata["usage_source"] = "estimated"
     prompt = len(context.body_bytes()) // 4
     return {"prompt_tokens": prompt, "completion_tokens": relay.delivered, "total_tokens": prompt + relay.delivered}
 

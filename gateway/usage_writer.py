@@ -38,8 +38,9 @@ def usage_record(context) -> dict:
         status = status if response is not None and response.stream is not None else error.status_code
         error_type = error.code or error.type
     elif status != 200 and context.response_data:
-        error_type = str((context.response_data.get("error") or {}).get("type") or "")
-    served_model = context.metadata.get("served_model") or (context.response_data or {}).get("model")
+        error = context.response_data.get("error")
+        error_type = str(error.get("type") or "") if isinstance(error, dict) else ""
+    served_model = (context.response_data or {}).get("model")
     now = time.perf_counter()
     return {
         "tenant_id": context.api_key.tenant_id,
@@ -48,9 +49,14 @@ def usage_record(context) -> dict:
         "requested_model": context.requested_model[:100],
         "served_model": str(served_model or (context.route.upstream_model if context.route else ""))[:100],
         "provider": context.route.provider_name if context.route else "",
+        "operation": context.operation.name,
         "prompt_tokens": usage.get("prompt_tokens") or 0,
         "completion_tokens": usage.get("completion_tokens") or 0,
         "total_tokens": usage.get("total_tokens") or 0,
+        "cached_tokens": usage.get("cached_tokens") or 0,
+        "cache_write_tokens": usage.get("cache_write_tokens") or 0,
+        "reasoning_tokens": usage.get("reasoning_tokens") or 0,
+        "usage_source": context.metadata.get("usage_source", "upstream"),
         "status_code": status,
         "error_type": error_type[:50],
         "is_stream": context.stream,

@@ -1,4 +1,4 @@
-"""ASGI entry point: the chat endpoint is served directly, everything else by Django."""
+"""ASGI entry point: the doors of model calls are served directly (gateway/endpoint.py), everything else by Django."""
 
 import gc
 import os
@@ -12,14 +12,24 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
-from gateway.endpoint import ChatCompletionsEndpoint  # noqa: E402
+from gateway import operations as op  # noqa: E402
+from gateway.endpoint import GatewayEndpoint  # noqa: E402
 from gateway.lifespan import lifespan  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
-                path("v1/chat/completions", ChatCompletionsEndpoint()),
+                path("v1/chat/completions", GatewayEndpoint(op.CHAT)),
+                path("v1/responses", GatewayEndpoint(op.RESPONSES)),
+                path("v1/responses/<str:id>", GatewayEndpoint(op.RESPONSE_GET, op.RESPONSE_DELETE)),
+                path("v1/responses/<str:id>/cancel", GatewayEndpoint(op.RESPONSE_CANCEL)),
+                path("v1/responses/<str:id>/input_items", GatewayEndpoint(op.RESPONSE_INPUT_ITEMS)),
+                path("v1/embeddings", GatewayEndpoint(op.EMBEDDINGS)),
+                path("v1/completions", GatewayEndpoint(op.COMPLETIONS)),
+                path("v1/moderations", GatewayEndpoint(op.MODERATIONS)),
+                path("v1/messages", GatewayEndpoint(op.MESSAGES)),
+                path("v1/messages/count_tokens", GatewayEndpoint(op.COUNT_TOKENS)),
                 re_path(r"", ASGIStaticFilesHandler(django_application)),
             ]
         ),

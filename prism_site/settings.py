@@ -161,6 +161,8 @@ AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")
 AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
 
 # The gateway's hot path.
+# Browser origins allowed to call the doors (CORS), e.g. https://app.example.com; "*" for any; empty for none.
+PRISM_CORS_ORIGINS = env.list("PRISM_CORS_ORIGINS", default=[])
 PRISM_MAX_BODY_BYTES = env.int("PRISM_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 PRISM_UPSTREAM_CONNECT_TIMEOUT = env.float("PRISM_UPSTREAM_CONNECT_TIMEOUT", default=10.0)
 PRISM_UPSTREAM_READ_TIMEOUT = env.float("PRISM_UPSTREAM_READ_TIMEOUT", default=300.0)

@@ -1,7 +1,9 @@
-"""Claude models through Anthropic's Messages API, translated to and from OpenAI's wire format.
+"""Claude models through Anthropic's Messages API.
 
-One pooled client of the official `anthropic` package per process (and event loop); Prism does
-the retries itself, so the client's own are off.
+Requests to Prism's own `/v1/messages` door go upstream as bytes, with the client's `anthropic-version`
+and `anthropic-beta` headers and nothing added, so that prompt caching keeps working. Chat completions
+are translated to and from Messages through one pooled client of the official `anthropic` package per
+process (and event loop); Prism does the retries itself, so the client's own are off.
 """
 
 import asyncio
@@ -15,6 +17,7 @@ from gateway.errors import (
     GatewayTimeout,
     InvalidRequest,
     ModelNotFound,
+    ProviderNotConfigured,
     RateLimited,
     ServiceUnavailable,
     UpstreamError,
@@ -28,7 +31,11 @@ from .anthropic_translation import (
     request_to_anthropic,
 )
 from .base import Provider
+from .http_relay import HttpRelay
 from .sse import DONE, sse
+
+ANTHROPIC_VERSION = "2023-06-01"
+FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 
 # Anthropic's statuses, as the OpenAI-shaped error Prism answers with.
 ERRORS = {
@@ -43,9 +50,11 @@ ERRORS = {
 class AnthropicProvider(Provider):
     name = "anthropic_provider"
     models = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5")
+    operations = frozenset({"chat", "messages", "count_tokens"})
 
     def __init__(self):
         self._clients = {}
+        self.http = HttpRelay()
 
     async def initialize(self):
         self.api_key, self.base_url = settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL
@@ -61,11 +70,19 @@ class AnthropicProvider(Provider):
     async def close(self):
         for client in self._clients.values():
             await client.close()
+        await self.http.close()
 
     async def send(self, context):
-        tenant_key = context.provider_keys.get(self.name)
-        if not (tenant_key or self.api_key):
-            raise ServiceUnavailable(f"The provider {self.name} is not configured: set ANTHROPIC_API_KEY.")
+        api_key = context.provider_keys.get(self.name) or self.api_key
+        if not api_key:
+            raise ProviderNotConfigured(self.name, "set ANTHROPIC_API_KEY")
+        if context.upstream_operation.name == "chat":
+            return await self._chat(context, context.provider_keys.get(self.name))
+        base = context.route.endpoint if context.route and context.route.endpoint else self.base_url
+        return await self.http.send(context, base.rstrip("/") + "/v1" + context.upstream_path(),
+                                    _headers(context, api_key))
+
+    async def _chat(self, context, tenant_key):
         kwargs = request_to_anthropic(context.request_data)
         client = self.client()
         if tenant_key:  # shares the pooled connections
@@ -85,6 +102,15 @@ class AnthropicProvider(Provider):
         except anthropic.APIConnectionError:
             raise UpstreamUnreachable() from None
         return ProviderResponse(200, body=orjson.dumps(message_to_completion(message.model_dump())))
+
+
+def _headers(context, api_key: str) -> dict:
+    """The provider's key instead of the Prism key, and the client's version and beta features, untouched."""
+    headers = {"x-api-key": api_key, "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+    for name, value in context.metadata.get("headers", ()):
+        if name in FORWARDED_HEADERS:
+            headers[name.decode()] = value.decode("latin-1")
+    return headers
 
 
 def _error_response(error: anthropic.APIStatusError) -> ProviderResponse:

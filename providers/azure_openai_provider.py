@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from gateway.errors import ServiceUnavailable
+from gateway.errors import ProviderNotConfigured
 
 from .openai_provider import OpenAIProvider
 
@@ -16,6 +16,7 @@ from .openai_provider import OpenAIProvider
 class AzureOpenAIProvider(OpenAIProvider):
     name = "azure_openai_provider"
     models = ()
+    operations = frozenset({"chat", "completions", "embeddings", "responses"})
 
     async def initialize(self):
         self.configure(
@@ -27,7 +28,11 @@ class AzureOpenAIProvider(OpenAIProvider):
         self.api_version = settings.AZURE_OPENAI_API_VERSION
 
     def target(self, context) -> str:
+        """Responses are on Azure's v1 API; the other operations on the deployment's own path."""
         if not self.base(context):
-            raise ServiceUnavailable(f"The provider {self.name} is not configured: {self.missing}.")
+            raise ProviderNotConfigured(self.name, self.missing)
+        if context.upstream_operation.name == "responses":
+            return f"{self.base(context)}/openai/v1{context.upstream_path()}"
         deployment = quote(context.request_data["model"], safe="")
-        return f"{self.base(context)}/openai/deployments/{deployment}/chat/completions?api-version={self.api_version}"
+        path = context.upstream_operation.path
+        return f"{self.base(context)}/openai/deployments/{deployment}{path}?api-version={self.api_version}"

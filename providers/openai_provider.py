@@ -1,28 +1,16 @@
 """OpenAI, or any server speaking its API: the client's JSON goes out as bytes and the answer comes back as bytes."""
 
-import asyncio
-
-import aiohttp
 from django.conf import settings
 
-from gateway.errors import (
-    GatewayTimeout,
-    ServiceUnavailable,
-    UpstreamError,
-    UpstreamUnreachable,
-)
-from gateway.plugins.interface import ProviderResponse
+from gateway.errors import ProviderNotConfigured
 
 from .base import Provider
-
-# Upstream headers worth passing on to the client.
-RELAYED_HEADERS = frozenset(
-    [b"x-request-id", b"openai-processing-ms", b"openai-version", b"retry-after", b"retry-after-ms"]
-)
+from .http_relay import HttpRelay
 
 
 class OpenAIProvider(Provider):
     name = "openai_provider"
+    operations = frozenset({"chat", "completions", "embeddings", "moderations", "responses"})
     models = (
         "gpt-4-turbo-preview",
         "gpt-4-0125-preview",
@@ -35,7 +23,7 @@ class OpenAIProvider(Provider):
     )
 
     def __init__(self):
-        self._session = None
+        self.http = HttpRelay()
 
     async def initialize(self):
         self.configure(base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY, missing="set OPENAI_API_KEY")
@@ -55,78 +43,14 @@ class OpenAIProvider(Provider):
 
     def target(self, context) -> str:
         """The URL of this request (Azure's names the deployment)."""
-        return self.base(context) + "/chat/completions"
-
-    def session(self) -> aiohttp.ClientSession:
-        """The process's pooled client; a new one only if the event loop changed (as between tests)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed or self._session._loop is not loop:
-            connector = aiohttp.TCPConnector(limit=0)
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=["User-Agent"]
-            )
-        return self._session
+        return self.base(context) + context.upstream_path()
 
     async def close(self):
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        await self.http.close()
 
     async def send(self, context):
         tenant_key = context.provider_keys.get(self.name)
         if not (tenant_key or self.api_key):
-            raise ServiceUnavailable(f"The provider {self.name} is not configured: {self.missing}.")
-        timeout = upstream_timeout((context.route and context.route.timeout) or settings.PRISM_UPSTREAM_TIMEOUT)
-        try:
-            response = await self.session().post(
-                self.target(context), data=context.body_bytes(), timeout=timeout,
-                headers=self.headers_for(tenant_key) if tenant_key else self.headers,
-            )
-        except asyncio.TimeoutError:
-            raise GatewayTimeout() from None
-        except aiohttp.ClientError:
-            raise UpstreamUnreachable() from None
-        headers = [(name, value) for name, value in response.raw_headers if _relayed(name)]
-        # The raw header: aiohttp's content_type parses it with the email package, a cost on every stream.
-        if context.stream and response.status == 200 and response.headers.get("Content-Type", "").startswith("text/event-stream"):
-            return ProviderResponse(response.status, headers, stream=_stream(response))
-        try:
-            body = await response.read()
-        except asyncio.TimeoutError:
-            raise GatewayTimeout() from None
-        except aiohttp.ClientError:
-            raise UpstreamError("The upstream provider closed the connection mid-answer.") from None
-        finally:
-            response.release()
-        return ProviderResponse(response.status, headers, body=body)
-
-
-def upstream_timeout(total: float) -> aiohttp.ClientTimeout:
-    """Connect, first byte (and any pause in a stream), and total, from the settings."""
-    return aiohttp.ClientTimeout(
-        total=total,
-        sock_connect=settings.PRISM_UPSTREAM_CONNECT_TIMEOUT,
-        sock_read=settings.PRISM_UPSTREAM_READ_TIMEOUT,
-    )
-
-
-def _relayed(header: bytes) -> bool:
-    header = header.lower()
-    return header in RELAYED_HEADERS or header.startswith(b"x-ratelimit-")
-
-
-async def _stream(response: aiohttp.ClientResponse):
-    """Yield the upstream's bytes as they arrive; close the connection if the client stops reading."""
-    finished = False
-    try:
-        async for chunk in response.content.iter_any():
-            yield chunk
-        finished = True
-    except asyncio.TimeoutError:
-        raise GatewayTimeout() from None
-    except aiohttp.ClientError:
-        raise UpstreamError("The upstream provider cut the stream.") from None
-    finally:
-        if finished:
-            response.release()
-        else:
-            response.close()
+            raise ProviderNotConfigured(self.name, self.missing)
+        headers = self.headers_for(tenant_key) if tenant_key else self.headers
+        return await self.http.send(context, self.target(context), headers)

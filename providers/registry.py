@@ -6,7 +6,7 @@ A name is either a class in settings.PRISM_PROVIDERS or an OpenAI-compatible ser
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from gateway.errors import ServiceUnavailable
+from gateway.errors import ProviderNotConfigured
 
 from .base import Provider
 from .config import router_config_load
@@ -20,7 +20,7 @@ def provider_make(name: str) -> Provider:
         return import_string(settings.PRISM_PROVIDERS[name])()
     declared = router_config_load()["providers"].get(name)
     if declared is None:
-        raise ServiceUnavailable(f"The provider {name!r} is not configured.")
+        raise ProviderNotConfigured(repr(name), "declare it in config.yml or settings.PRISM_PROVIDERS")
     return OpenAICompatibleProvider(name=name, **declared)
 
 

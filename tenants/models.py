@@ -162,9 +162,16 @@ class UsageRecord(models.Model):
     requested_model = models.CharField(max_length=100)
     served_model = models.CharField(max_length=100, blank=True)
     provider = models.CharField(max_length=50, blank=True)
-    prompt_tokens = models.PositiveIntegerField(default=0)
-    completion_tokens = models.PositiveIntegerField(default=0)
+    operation = models.CharField(max_length=20, default="chat", help_text="chat, responses, embeddings, "
+                                 "completions, moderations, messages or count_tokens.")
+    prompt_tokens = models.PositiveIntegerField(default=0, help_text="All input tokens, cached ones included.")
+    completion_tokens = models.PositiveIntegerField(default=0, help_text="All output tokens, reasoning included.")
     total_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens read from the provider's cache.")
+    cache_write_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens written to the cache.")
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    usage_source = models.CharField(max_length=10, default="upstream", help_text="upstream: the provider's "
+                                    "own count; estimated: Prism's, for a stream that ended before its usage.")
     status_code = models.PositiveSmallIntegerField()
     error_type = models.CharField(max_length=50, blank=True)
     is_stream = models.BooleanField(default=False)

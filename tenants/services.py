@@ -106,9 +106,9 @@ def usage_records_create(*, records: list[dict]) -> None:
 
 
 RECORD_COLUMNS = [
-    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "prompt_tokens",
-    "completion_tokens", "total_tokens", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms", "cost",
-    "created_at",
+    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "operation",
+    "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
+    "usage_source", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms", "cost", "created_at",
 ]
 
 

@@ -120,8 +120,9 @@ async def test_an_unreachable_or_unconfigured_upstream_answers_503(post, provide
     assert_error(post({"model": "gpt-4", "messages": MESSAGES}), 503, code="service_unavailable")
     providers_reread.OPENAI_API_KEY = ""
     await providers_reset()
-    error = assert_error(post({"model": "gpt-4", "messages": MESSAGES}), 503, code="service_unavailable")
-    assert "OPENAI_API_KEY" in error["message"]
+    response = post({"model": "gpt-4", "messages": MESSAGES})
+    error = assert_error(response, 503, code="provider_not_configured")
+    assert "OPENAI_API_KEY" in error["message"] and response.headers["x-should-retry"] == "false"
 
 
 def test_wrong_methods_unknown_paths_and_large_bodies(post, settings):

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from gateway.operations import CHAT, Operation
 from tenants.selectors import KeyInfo
 
 
@@ -52,14 +53,17 @@ class Route:
 
 @dataclass
 class RequestContext:
-    """One chat completion request on its way through the pipeline.
+    """One request on its way through the pipeline: a chat completion unless `operation` says otherwise.
 
     `body` holds the client's JSON bytes, forwarded untouched unless a plugin changes
     `request_data` and clears it; `response` holds what the provider answered. Plugins add
     `response_headers` to every answer, and `finishers`, awaited once the answer is sent.
+    A `translation` serves the operation through a provider's chat completions instead.
     """
 
     request_data: dict
+    operation: Operation = CHAT
+    translation: Any = None
     body: bytes | None = None
     request_id: str = field(default_factory=request_id_new)
     api_key: KeyInfo | None = None
@@ -90,6 +94,18 @@ class RequestContext:
     @property
     def stream(self) -> bool:
         return self.request_data.get("stream") is True
+
+    @property
+    def upstream_operation(self) -> Operation:
+        """What the provider is asked to do: the operation itself, or chat when it is translated."""
+        return CHAT if self.translation is not None else self.operation
+
+    def upstream_path(self) -> str:
+        """The upstream operation's path, with the ids of the door's URL (and its query, where it is forwarded)."""
+        operation = self.upstream_operation
+        path = operation.path.format(**self.metadata["path"]) if "{" in operation.path else operation.path
+        query = self.metadata.get("query") if operation.forwards_query else None
+        return f"{path}?{query}" if query else path
 
     def body_bytes(self) -> bytes:
         if self.body is None:

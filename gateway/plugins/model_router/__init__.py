@@ -1,10 +1,17 @@
-"""The model router: picks the provider (and upstream model name) for the requested model."""
+"""The model router: picks the provider (and upstream model name) for the requested model.
+
+A stored response (read, deleted, cancelled, or continued with `previous_response_id`) goes back to
+the upstream that created it. A provider that lacks the operation is reached through chat, translated.
+"""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from gateway.errors import ModelNotFound
+from gateway.operations import RESPONSES
+from gateway.response_owners import Owner, owner_of, response_owners
+from gateway.translation import translate
 from providers.config import router_config_load
 from providers.registry import provider_get
 from tenants.directory import directory
@@ -63,8 +70,20 @@ class ModelRouter(Plugin):
         rules = await directory.route_rules(context.tenant_id) if context.api_key else ()
         return route_resolve(model, rules=rules, prefix_map=self.prefix_map)
 
+    async def owner_target(self, context) -> Target | None:
+        """For a stored response, its creator's upstream; None for a request that names none."""
+        if context.operation.stateful:
+            owner = await owner_of(context.metadata["path"].get("id"), context.tenant_id)
+            context.requested_model = owner.model
+        elif context.operation is RESPONSES and context.request_data.get("previous_response_id") is not None:
+            owner = await owner_of(context.request_data["previous_response_id"], context.tenant_id,
+                                   param="previous_response_id")
+        else:
+            return None
+        return Target(owner.provider, context.request_data.get("model", owner.model), endpoint=owner.endpoint)
+
     async def handle(self, context, next):
-        target = await self.target(context)
+        target = await self.owner_target(context) or await self.target(context)
         if target is None:
             raise model_not_found(context.model)
         if context.api_key is not None:
@@ -73,6 +92,21 @@ class ModelRouter(Plugin):
         context.route = Route(
             target.provider, provider, target.upstream_model, target.timeout, target.fallbacks, target.endpoint
         )
-        if target.upstream_model != context.model:
+        if not context.operation.stateful and target.upstream_model != context.model:
             context.request_data_update(model=target.upstream_model)
+        translate(context, provider)
         await next(context)
+        if context.operation is RESPONSES and context.translation is None:
+            if context.response.stream is None:
+                await _owner_remember(context)
+            else:
+                context.finishers.append(_owner_remember)
+
+
+async def _owner_remember(context) -> None:
+    """Note who created a stored response, so that only that tenant reaches it, at that upstream."""
+    answer = context.response_data or {}
+    if context.response.status == 200 and context.request_data.get("store") is not False and answer.get("id"):
+        route = context.route
+        owner = Owner(context.tenant_id, route.provider_name, route.upstream_model, route.endpoint)
+        await response_owners().remember(answer["id"], owner)

@@ -1,0 +1,126 @@
+"""The operations Prism serves, each described once: its upstream path, its checks, how its usage is read.
+
+One endpoint serves them all (gateway/endpoint.py) and one pipeline runs them; what differs between
+`/v1/chat/completions`, `/v1/responses`, `/v1/embeddings`, `/v1/completions`, `/v1/moderations` and
+`/v1/messages` is only what this module says about them. Usage is normalised to one dict, whichever
+format reported it: prompt, completion and total tokens plus the classes that change the price.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import requests
+from .formats import ANTHROPIC, OPENAI, ErrorFormat
+
+
+def _int(value) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+def openai_usage(usage: dict | None) -> dict | None:
+    """Chat, completions and embeddings: OpenAI's cached tokens are inside prompt_tokens, reasoning inside
+    completion_tokens."""
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    return {
+        "prompt_tokens": prompt, "completion_tokens": completion,
+        "total_tokens": _int(usage.get("total_tokens")) or prompt + completion,
+        "cached_tokens": _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0,
+        "reasoning_tokens": (_int(completion_details.get("reasoning_tokens"))
+                             if isinstance(completion_details, dict) else 0),
+        "cache_write_tokens": 0,
+    }
+
+
+def responses_usage(usage: dict | None) -> dict | None:
+    """The Responses API's names for the same classes."""
+    if not isinstance(usage, dict):
+        return None
+    return openai_usage({
+        "prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens"),
+        "total_tokens": usage.get("total_tokens"), "prompt_tokens_details": usage.get("input_tokens_details"),
+        "completion_tokens_details": usage.get("output_tokens_details"),
+    })
+
+
+def anthropic_usage(usage: dict | None) -> dict | None:
+    """Anthropic's cache reads and writes are not inside input_tokens: the prompt is their sum."""
+    if not isinstance(usage, dict):
+        return None
+    fresh, output = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
+    read, written = _int(usage.get("cache_read_input_tokens")), _int(usage.get("cache_creation_input_tokens"))
+    prompt = fresh + read + written
+    return {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
+            "cached_tokens": read, "cache_write_tokens": written, "reasoning_tokens": 0}
+
+
+def no_usage(usage: dict | None) -> None:
+    """Reading or deleting a stored response, or counting tokens, uses none."""
+    return None
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """How a stream of server-sent events ends, and where its events carry usage.
+
+    The usage objects found are merged in order (Anthropic's message_start has the input side and
+    message_delta the output), then read with the operation's `usage_of`.
+    """
+
+    ends: tuple[bytes, ...]  # bytes found only in the last event of a complete stream
+    usage_in: Callable[[dict], dict | None]  # the usage object of one parsed event, if it has one
+    asks_for_usage: bool = False  # OpenAI's chat and completions send usage only when asked (stream_options)
+
+
+def _response_usage_in(event):
+    response = event.get("response")
+    return response.get("usage") if isinstance(response, dict) else None
+
+
+def _message_usage_in(event):
+    message = event.get("message")
+    return event.get("usage") or (message.get("usage") if isinstance(message, dict) else None)
+
+
+OPENAI_SSE = StreamFormat(ends=(b"data: [DONE]",), usage_in=lambda event: event.get("usage"), asks_for_usage=True)
+RESPONSES_SSE = StreamFormat(ends=(b'"response.completed"', b'"response.failed"', b'"response.incomplete"'),
+                             usage_in=_response_usage_in)
+ANTHROPIC_SSE = StreamFormat(ends=(b'"message_stop"',), usage_in=_message_usage_in)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One kind of call: `path` is where it goes under an upstream's base URL ({id} from the door's URL)."""
+
+    name: str
+    path: str
+    check: Callable[[object], dict] | None = None  # validates the client's JSON body; None: no body
+    usage_of: Callable[[dict | None], dict | None] = openai_usage  # from a whole answer's usage object
+    stream: StreamFormat | None = None
+    errors: ErrorFormat = OPENAI
+    method: str = "POST"
+    stateful: bool = False  # acts on a stored response: routed to the upstream that created it
+    forwards_query: bool = False  # the door's query string goes upstream too
+    default_model: str = ""  # for operations whose model is optional
+
+
+CHAT = Operation("chat", "/chat/completions", requests.chat_check, stream=OPENAI_SSE)
+COMPLETIONS = Operation("completions", "/completions", requests.completions_check, stream=OPENAI_SSE)
+EMBEDDINGS = Operation("embeddings", "/embeddings", requests.embeddings_check)
+MODERATIONS = Operation("moderations", "/moderations", requests.moderations_check,
+                        default_model="omni-moderation-latest")
+RESPONSES = Operation("responses", "/responses", requests.responses_check, usage_of=responses_usage,
+                      stream=RESPONSES_SSE)
+RESPONSE_GET = Operation("responses", "/responses/{id}", method="GET", stateful=True, usage_of=no_usage,
+                         forwards_query=True)
+RESPONSE_DELETE = Operation("responses", "/responses/{id}", method="DELETE", stateful=True, usage_of=no_usage)
+RESPONSE_CANCEL = Operation("responses", "/responses/{id}/cancel", stateful=True, usage_of=no_usage)
+RESPONSE_INPUT_ITEMS = Operation("responses", "/responses/{id}/input_items", method="GET", stateful=True,
+                                 usage_of=no_usage, forwards_query=True)
+MESSAGES = Operation("messages", "/messages", requests.messages_check, usage_of=anthropic_usage,
+                     stream=ANTHROPIC_SSE, errors=ANTHROPIC, forwards_query=True)
+COUNT_TOKENS = Operation("count_tokens", "/messages/count_tokens", requests.messages_check, usage_of=no_usage,
+                         errors=ANTHROPIC, forwards_query=True)
