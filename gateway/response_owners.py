@@ -6,14 +6,18 @@ A response id Prism did not see created is, for the caller, a response that does
 """
 
 import asyncio
+import logging
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 import orjson
 import redis.asyncio as redis
 from django.conf import settings
+from redis.exceptions import RedisError
 
-from .errors import NotFound
+from .errors import NotFound, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 TTL = 30 * 24 * 3600  # OpenAI keeps stored responses for 30 days
 LOCAL_LIMIT = 100_000
@@ -55,7 +59,10 @@ class RedisOwners:
         return f"{settings.PRISM_COUNTER_PREFIX}:response:{response_id}"
 
     async def remember(self, response_id: str, owner: Owner) -> None:
-        await self.client().set(self._key(response_id), orjson.dumps(asdict(owner)), ex=TTL)
+        try:
+            await self.client().set(self._key(response_id), orjson.dumps(asdict(owner)), ex=TTL)
+        except RedisError:
+            logger.warning("Could not note the owner of response %s: it will answer 404 through Prism", response_id)
 
     async def get(self, response_id: str) -> Owner | None:
         found = await self.client().get(self._key(response_id))
@@ -74,7 +81,10 @@ def response_owners() -> LocalOwners | RedisOwners:
 
 async def owner_of(response_id, tenant_id: int, *, param: str | None = None) -> Owner:
     """The owner of a response this tenant created; any other id answers 404, as OpenAI does."""
-    owner = await response_owners().get(response_id) if isinstance(response_id, str) else None
+    try:
+        owner = await response_owners().get(response_id) if isinstance(response_id, str) else None
+    except RedisError:
+        raise ServiceUnavailable("Prism's response store is unavailable.") from None
     if owner is None or owner.tenant_id != tenant_id:
         raise NotFound(f"Response with id '{response_id}' not found.", param=param)
     return owner

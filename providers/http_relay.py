@@ -33,8 +33,14 @@ class HttpRelay:
         return self._session
 
     async def close(self):
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        """Close the pooled connections, on the event loop that opened them (a test's server runs its own)."""
+        session = self._session
+        if session is None or session.closed:
+            return
+        if session._loop is asyncio.get_running_loop():
+            await session.close()
+        elif session._loop.is_running():
+            asyncio.run_coroutine_threadsafe(session.close(), session._loop)
 
     async def send(self, context, url: str, headers: dict) -> ProviderResponse:
         """Send the context's request to `url`; the answer is streamed if the client asked and the upstream streams."""

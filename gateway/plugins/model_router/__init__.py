@@ -76,6 +76,8 @@ class ModelRouter(Plugin):
             owner = await owner_of(context.metadata["path"].get("id"), context.tenant_id)
             context.requested_model = owner.model
         elif context.operation is RESPONSES and context.request_data.get("previous_response_id") is not None:
+            if context.api_key is not None and not context.api_key.allows(context.model):
+                raise model_not_found(context.model)
             owner = await owner_of(context.request_data["previous_response_id"], context.tenant_id,
                                    param="previous_response_id")
         else:
