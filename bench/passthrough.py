@@ -8,7 +8,7 @@ import os
 
 import aiohttp
 
-URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:9100/v1") + "/chat/completions"
+URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:9100/v1")
 HEADERS = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
 session = None
 
@@ -28,7 +28,7 @@ async def app(scope, receive, send):
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
-    async with session.post(URL, data=body, headers=HEADERS) as response:
+    async with session.post(URL + scope["path"].removeprefix("/v1"), data=body, headers=HEADERS) as response:
         headers = [(b"content-type", response.headers["Content-Type"].encode())]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         async for chunk in response.content.iter_any():

@@ -38,6 +38,15 @@ def body(model: str, stream: bool) -> bytes:
     return json.dumps({"model": model, "messages": MESSAGES, "stream": stream}).encode()
 
 
+# The other doors: (path, body) by operation, each timed like chat at 32 (whole) or 16 (streamed) concurrent.
+DOORS = {
+    "embeddings": ("/embeddings", json.dumps({"model": "text-embedding-3-small", "input": MESSAGES[0]["content"]})),
+    "responses": ("/responses", json.dumps({"model": "gpt-4o", "input": MESSAGES[0]["content"]})),
+    "responses stream": ("/responses", json.dumps({"model": "gpt-4o", "input": MESSAGES[0]["content"],
+                                                   "stream": True})),
+}
+
+
 async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, seconds: float, slow: int,
                     rounds: int):
     """Each scenario against each target; returns {scenario: {target: Result}} and every (target, Result) run.
@@ -46,21 +55,27 @@ async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, 
     round by p99: one burst's p99 moves with whatever else this machine does at that moment.
     """
     results, every_run = {}, []
-    plan = [  # (scenario, load options, model, stream, rounds); the last one also measures memory
-        ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", False, 1),
-        ("first token, 1 concurrent", dict(concurrency=1, duration=seconds), "gpt-4", True, 1),
-        ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), "gpt-4", False, 1),
-        ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), "gpt-4", True, 1),
-        (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), "gpt-delay-100", True, rounds),
+    chat = "/chat/completions"
+    plan = [  # (scenario, load options, path, body, stream, rounds); the last one also measures memory
+        ("latency, 1 concurrent", dict(concurrency=1, duration=seconds), chat, body("gpt-4", False), False, 1),
+        ("first token, 1 concurrent", dict(concurrency=1, duration=seconds), chat, body("gpt-4", True), True, 1),
+        ("requests, 32 concurrent", dict(concurrency=32, duration=seconds), chat, body("gpt-4", False), False, 1),
+        ("streams, 16 concurrent", dict(concurrency=16, duration=seconds), chat, body("gpt-4", True), True, 1),
+        *((f"{door}, {16 if 'stream' in door else 32} concurrent",
+           dict(concurrency=16 if "stream" in door else 32, duration=seconds), path, door_body.encode(),
+           "stream" in door, 1) for door, (path, door_body) in DOORS.items()),
+        (f"{slow} slow streams (100 ms/token)", dict(concurrency=slow, requests=slow), chat,
+         body("gpt-delay-100", True), True, rounds),
     ]
-    for scenario, options, model, stream, scenario_rounds in plan:
+    for scenario, options, path, request, stream, scenario_rounds in plan:
         runs = {name: [] for name in targets}
         for _ in range(scenario_rounds):
             for name, (server, url) in targets.items():
-                warm_up = body("gpt-4", stream)  # fills connection pools and caches, without the slow model's wait
-                await load(url + "/chat/completions", warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
+                # Fills connection pools and caches, without the slow model's wait.
+                warm_up = request if path != chat else body("gpt-4", stream)
+                await load(url + path, warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
                 sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
-                result = await load(url + "/chat/completions", body(model, stream), key=key, stream=stream, **options)
+                result = await load(url + path, request, key=key, stream=stream, **options)
                 result.peak_rss_kib = sampler.stop() if sampler else 0
                 runs[name].append(result)
                 every_run.append((name, result))
