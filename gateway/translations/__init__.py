@@ -1,1 +1,1 @@
-"""Requests and answers of one OpenAI API rewritten for another, as pure functions, for providers that speak only one."""
+"""One API's requests and answers rewritten for another, as pure functions, for providers that speak only one."""

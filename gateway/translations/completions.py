@@ -59,15 +59,16 @@ def _base(chat: dict) -> dict:
     return base
 
 
-def _finish_reason(reason):
-    return reason if reason in FINISH_REASONS or reason is None else "stop"
+def _choice(choice: dict, said: dict) -> dict:
+    """A text completion's choice for a chat choice whose message (or delta) is `said`."""
+    reason = choice.get("finish_reason")
+    return {"text": said.get("content") or "", "index": choice.get("index", 0), "logprobs": None,
+            "finish_reason": reason if reason in FINISH_REASONS or reason is None else "stop"}
 
 
 def chat_to_completion(completion: dict) -> dict:
     """The `text_completion` object for a whole chat completion."""
-    choices = [{"text": (choice.get("message") or {}).get("content") or "", "index": choice.get("index", 0),
-                "logprobs": None, "finish_reason": _finish_reason(choice.get("finish_reason")) or "stop"}
-               for choice in completion.get("choices") or []]
+    choices = [_choice(choice, choice.get("message") or {}) for choice in completion.get("choices") or []]
     answer = {**_base(completion), "choices": choices}
     if completion.get("usage"):
         answer["usage"] = completion["usage"]
@@ -88,10 +89,8 @@ class ChatStreamToCompletions:
         """The completion chunk for one parsed chat stream chunk, as SSE bytes (nothing for a chunk without text)."""
         if chunk.get("usage"):
             self.usage = chunk["usage"]
-        choices = [{"text": (choice.get("delta") or {}).get("content") or "", "index": choice.get("index", 0),
-                    "logprobs": None, "finish_reason": _finish_reason(choice.get("finish_reason"))}
-                   for choice in chunk.get("choices") or []]
-        answer = {**_base(chunk), "choices": [choice for choice in choices if choice["text"] or choice["finish_reason"]]}
+        choices = [_choice(choice, choice.get("delta") or {}) for choice in chunk.get("choices") or []]
+        answer = {**_base(chunk), "choices": [one for one in choices if one["text"] or one["finish_reason"]]}
         if chunk.get("usage") and self.include_usage:
             answer["usage"] = chunk["usage"]
         return sse(answer) if answer["choices"] or "usage" in answer else b""

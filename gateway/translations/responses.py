@@ -6,13 +6,13 @@ naming the parameter, never dropped silently; options that only shape OpenAI's o
 """
 
 import time
-import uuid
 
 import orjson
 
 from gateway.errors import InvalidRequest
 
-from .responses_input import chat_messages, invalid, string
+from .responses_output import INCOMPLETE, base_id, call_item, message_item, response_object, text_part
+from .responses_request import chat_messages, chat_text_options, chat_tool_choice, chat_tools, invalid, string
 
 PASSED_ON = ("model", "temperature", "top_p", "user", "metadata", "parallel_tool_calls", "prompt_cache_key",
              "safety_identifier", "service_tier")
@@ -23,8 +23,6 @@ STATEFUL = {  # parameter: (does the value ask for state?, what to do instead)
     "background": (lambda v: v is True, "wait for the answer or stream it"),
     "prompt": (lambda v: v is not None, "send the instructions and input themselves"),
 }
-TOOL_CHOICES = ("auto", "none", "required")
-INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}  # chat finish_reason: reason
 
 
 def request_to_chat(data: dict) -> dict:
@@ -38,12 +36,12 @@ def request_to_chat(data: dict) -> dict:
     string(data.get("model"), "model")
     chat["messages"] = chat_messages(data.get("instructions"), data.get("input"))
     if data.get("tools") is not None:
-        chat["tools"] = _tools(data["tools"])
+        chat["tools"] = chat_tools(data["tools"])
     if data.get("tool_choice") is not None:
-        chat["tool_choice"] = _tool_choice(data["tool_choice"])
+        chat["tool_choice"] = chat_tool_choice(data["tool_choice"])
     if data.get("max_output_tokens") is not None:
         chat["max_completion_tokens"] = data["max_output_tokens"]
-    chat.update(_text_options(data.get("text")))
+    chat.update(chat_text_options(data.get("text")))
     reasoning = data.get("reasoning")
     if reasoning is not None:
         if not isinstance(reasoning, dict):
@@ -55,140 +53,19 @@ def request_to_chat(data: dict) -> dict:
     return chat
 
 
-def _tools(tools) -> list[dict]:
-    if not isinstance(tools, list):
-        raise invalid("tools", "an array")
-    chat_tools = []
-    for index, tool in enumerate(tools):
-        param = f"tools[{index}]"
-        if not isinstance(tool, dict):
-            raise invalid(param, "an object")
-        if tool.get("type") != "function":
-            raise InvalidRequest(f"Tools of type {tool.get('type')!r} are not available for this model; "
-                                 "only 'function' tools are.", param=f"{param}.type")
-        function = {"name": string(tool.get("name"), f"{param}.name")}
-        function.update({key: tool[key] for key in ("description", "parameters", "strict") if tool.get(key) is not None})
-        chat_tools.append({"type": "function", "function": function})
-    return chat_tools
-
-
-def _tool_choice(choice):
-    if isinstance(choice, str) and choice in TOOL_CHOICES:
-        return choice
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": string(choice.get("name"), "tool_choice.name")}}
-    raise InvalidRequest("This model can only be given 'auto', 'none', 'required' or a function as 'tool_choice'.",
-                         param="tool_choice")
-
-
-def _text_options(text) -> dict:
-    """`response_format` and `verbosity` from the Responses `text` parameter."""
-    if text is None:
-        return {}
-    if not isinstance(text, dict):
-        raise invalid("text", "an object")
-    options = {"verbosity": text["verbosity"]} if text.get("verbosity") is not None else {}
-    shape = text.get("format")
-    if shape is None:
-        return options
-    if not isinstance(shape, dict):
-        raise invalid("text.format", "an object")
-    if shape.get("type") == "json_object":
-        options["response_format"] = {"type": "json_object"}
-    elif shape.get("type") == "json_schema":
-        if not isinstance(shape.get("schema"), dict):
-            raise invalid("text.format.schema", "an object")
-        schema = {"name": string(shape.get("name"), "text.format.name"), "schema": shape["schema"]}
-        schema.update({key: shape[key] for key in ("description", "strict") if shape.get(key) is not None})
-        options["response_format"] = {"type": "json_schema", "json_schema": schema}
-    elif shape.get("type") != "text":
-        raise InvalidRequest("'text.format.type' must be 'text', 'json_object' or 'json_schema'.",
-                             param="text.format.type")
-    return options
-
-
 def chat_to_response(completion: dict, *, request: dict) -> dict:
     """The Responses API `response` object for a whole chat completion answering `request`."""
-    base = _base_id(completion.get("id"))
+    base = base_id(completion.get("id"))
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     calls = message.get("tool_calls") or []
     output = []
     if message.get("content") or message.get("refusal") or not calls:
-        output.append(_message_item(base, 0, message.get("content") or "", message.get("refusal")))
-    output += [_call_item(call["id"], call["function"]["name"], call["function"].get("arguments") or "")
+        output.append(message_item(base, 0, message.get("content") or "", message.get("refusal")))
+    output += [call_item(call["id"], call["function"]["name"], call["function"].get("arguments") or "")
                for call in calls]
-    return _response(request, base=base, created=completion.get("created"), model=completion.get("model"),
-                     output=output, finish_reason=choice.get("finish_reason"), usage=completion.get("usage"))
-
-
-def _base_id(chat_id) -> str:
-    """The part of a chat completion's id that the response's and its items' ids share."""
-    return str(chat_id or "").removeprefix("chatcmpl-") or uuid.uuid4().hex
-
-
-def _text_part(text: str) -> dict:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-
-
-def _message_item(base: str, position: int, text: str, refusal=None, status="completed") -> dict:
-    parts = ([_text_part(text)] if text or not refusal else []) + ([{"type": "refusal", "refusal": refusal}] if refusal else [])
-    item_id = f"msg_{base}" if position == 0 else f"msg_{base}_{position}"
-    return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": parts}
-
-
-def _call_item(call_id: str, name: str, arguments: str, status="completed") -> dict:
-    return {"id": f"fc_{call_id.removeprefix('call_')}", "type": "function_call", "status": status,
-            "arguments": arguments, "call_id": call_id, "name": name}
-
-
-def _usage(usage: dict) -> dict:
-    prompt, completion = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    return {
-        "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": prompt_details.get("cached_tokens") or 0,
-                                 "cache_write_tokens": prompt_details.get("cache_write_tokens") or 0},
-        "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": completion_details.get("reasoning_tokens") or 0},
-        "total_tokens": usage.get("total_tokens") or prompt + completion,
-    }
-
-
-def _echoed_tool(tool: dict) -> dict:
-    return {"type": "function", "name": tool["name"], "description": tool.get("description"),
-            "parameters": tool.get("parameters"), "strict": tool.get("strict")}
-
-
-def _response(request: dict, *, base, created, model, output, finish_reason=None, usage=None, done=True) -> dict:
-    """The `response` object, finished or (`done` false) in progress, echoing the request's settings as OpenAI does."""
-    reason = INCOMPLETE.get(finish_reason) if done else None
-    if reason and output:
-        output[-1]["status"] = "incomplete"
-    status = "incomplete" if reason else "completed" if done else "in_progress"
-    reasoning = request.get("reasoning") or {}
-    text = request.get("text") or {}
-    response = {
-        "id": f"resp_{base}", "object": "response", "created_at": created or int(time.time()), "status": status,
-        "completed_at": int(time.time()) if status == "completed" else None, "error": None,
-        "incomplete_details": {"reason": reason} if reason else None,
-        "instructions": request.get("instructions"), "max_output_tokens": request.get("max_output_tokens"),
-        "model": model or request.get("model"), "output": output,
-        "parallel_tool_calls": request.get("parallel_tool_calls", True), "previous_response_id": None,
-        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")}, "store": False,
-        "temperature": request.get("temperature", 1.0),
-        "text": {"format": text.get("format") or {"type": "text"}, "verbosity": text.get("verbosity", "medium")},
-        "tool_choice": request.get("tool_choice", "auto"),
-        "tools": [_echoed_tool(tool) for tool in request.get("tools") or []],
-        "top_p": request.get("top_p", 1.0), "truncation": request.get("truncation", "disabled"),
-        "metadata": request.get("metadata") or {},
-    }
-    if usage:
-        response["usage"] = _usage(usage)
-    if request.get("user") is not None:
-        response["user"] = request["user"]
-    return response
+    return response_object(request, base=base, created=completion.get("created"), model=completion.get("model"),
+                           output=output, finish_reason=choice.get("finish_reason"), usage=completion.get("usage"))
 
 
 class ChatStreamToResponses:
@@ -227,8 +104,7 @@ class ChatStreamToResponses:
         if not self._output:
             events += self._open_message()
         events += self._close("incomplete" if self._finish_reason in INCOMPLETE else "completed")
-        response = _response(self.request, base=self._base, created=self._created, model=self._model,
-                             output=self._output, finish_reason=self._finish_reason, usage=self.usage)
+        response = self._response(output=self._output, finish_reason=self._finish_reason, usage=self.usage)
         kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
         return b"".join(events + [self._event(kind, response=response)])
 
@@ -238,12 +114,14 @@ class ChatStreamToResponses:
         return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
 
     def _start(self, chunk: dict) -> list[bytes]:
-        self._base, self._model = _base_id(chunk.get("id")), chunk.get("model")
+        self._base, self._model = base_id(chunk.get("id")), chunk.get("model")
         self._created = chunk.get("created") or int(time.time())
-        response = _response(self.request, base=self._base, created=self._created, model=self._model, output=[],
-                             done=False)
+        response = self._response(output=[], done=False)
         return [self._event("response.created", response=response),
                 self._event("response.in_progress", response=response)]
+
+    def _response(self, **fields) -> dict:
+        return response_object(self.request, base=self._base, created=self._created, model=self._model, **fields)
 
     def _added(self, item: dict) -> bytes:
         self._output.append(item)
@@ -251,14 +129,15 @@ class ChatStreamToResponses:
         return self._event("response.output_item.added", output_index=self._open, item=item)
 
     def _open_message(self) -> list[bytes]:
-        item = {**_message_item(self._base, len(self._output), "", status="in_progress"), "content": []}
+        item = {**message_item(self._base, len(self._output), "", status="in_progress"), "content": []}
         events = self._close() + [self._added(item)]
-        item["content"].append(_text_part(""))
+        item["content"].append(text_part(""))
         return events + [self._event("response.content_part.added", item_id=item["id"], output_index=self._open,
                                      content_index=0, part=item["content"][0])]
 
     def _text(self, delta: str) -> list[bytes]:
-        events = [] if self._open is not None and self._output[self._open]["type"] == "message" else self._open_message()
+        streaming_text = self._open is not None and self._output[self._open]["type"] == "message"
+        events = [] if streaming_text else self._open_message()
         item = self._output[self._open]
         item["content"][0]["text"] += delta
         return events + [self._event("response.output_text.delta", item_id=item["id"], output_index=self._open,
@@ -270,7 +149,7 @@ class ChatStreamToResponses:
         if index not in self._calls:
             call_id = call.get("id") or f"call_{self._base}_{index}"
             events += self._close()
-            events.append(self._added(_call_item(call_id, function.get("name") or "", "", status="in_progress")))
+            events.append(self._added(call_item(call_id, function.get("name") or "", "", status="in_progress")))
             self._calls[index] = self._open
         position = self._calls[index]
         item = self._output[position]

@@ -1,9 +1,11 @@
-"""A Responses request's `instructions` and `input` items as chat messages, every malformed part a 400 naming it."""
+"""The parts of a Responses request as chat parameters; a malformed or untranslatable part is a 400 naming it."""
 
 from gateway.errors import InvalidRequest
 
 ROLES = ("user", "assistant", "system", "developer")
 TEXT_PARTS = ("input_text", "output_text")
+TOOL_CHOICES = ("auto", "none", "required")
+FUNCTION_FIELDS = ("description", "parameters", "strict")  # a function tool's, beside its name, in either API
 
 
 def invalid(param: str, expected: str) -> InvalidRequest:
@@ -92,3 +94,55 @@ def _tool_output(output, param: str):
     if any(part["type"] != "text" for part in parts):
         raise InvalidRequest("Only text function call outputs can be sent to this model.", param=param)
     return parts
+
+
+def chat_tools(tools) -> list[dict]:
+    if not isinstance(tools, list):
+        raise invalid("tools", "an array")
+    translated = []
+    for index, tool in enumerate(tools):
+        param = f"tools[{index}]"
+        if not isinstance(tool, dict):
+            raise invalid(param, "an object")
+        if tool.get("type") != "function":
+            raise InvalidRequest(f"Tools of type {tool.get('type')!r} are not available for this model; "
+                                 "only 'function' tools are.", param=f"{param}.type")
+        function = {"name": string(tool.get("name"), f"{param}.name")}
+        function.update({key: tool[key] for key in FUNCTION_FIELDS if tool.get(key) is not None})
+        translated.append({"type": "function", "function": function})
+    return translated
+
+
+def chat_tool_choice(choice):
+    if isinstance(choice, str) and choice in TOOL_CHOICES:
+        return choice
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        return {"type": "function", "function": {"name": string(choice.get("name"), "tool_choice.name")}}
+    raise InvalidRequest("This model can only be given 'auto', 'none', 'required' or a function as 'tool_choice'.",
+                         param="tool_choice")
+
+
+def chat_text_options(text) -> dict:
+    """`response_format` and `verbosity` from the Responses `text` parameter."""
+    if text is None:
+        return {}
+    if not isinstance(text, dict):
+        raise invalid("text", "an object")
+    options = {"verbosity": text["verbosity"]} if text.get("verbosity") is not None else {}
+    shape = text.get("format")
+    if shape is None:
+        return options
+    if not isinstance(shape, dict):
+        raise invalid("text.format", "an object")
+    if shape.get("type") == "json_object":
+        options["response_format"] = {"type": "json_object"}
+    elif shape.get("type") == "json_schema":
+        if not isinstance(shape.get("schema"), dict):
+            raise invalid("text.format.schema", "an object")
+        schema = {"name": string(shape.get("name"), "text.format.name"), "schema": shape["schema"]}
+        schema.update({key: shape[key] for key in ("description", "strict") if shape.get(key) is not None})
+        options["response_format"] = {"type": "json_schema", "json_schema": schema}
+    elif shape.get("type") != "text":
+        raise InvalidRequest("'text.format.type' must be 'text', 'json_object' or 'json_schema'.",
+                             param="text.format.type")
+    return options
