@@ -76,6 +76,15 @@ def anthropic_chunks(*events: dict) -> list[dict]:
     return [chunk for event in events for chunk in translator.chunks(event)]
 
 
+def anthropic_tool_use(index: int, call_id: str, name: str, *json_parts: str) -> list[dict]:
+    """Anthropic's stream events for one tool_use block whose input arrives in `json_parts`."""
+    return [{"type": "content_block_start", "index": index,
+             "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}}},
+            *({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": part}}
+              for part in json_parts),
+            {"type": "content_block_stop", "index": index}]
+
+
 def sse_events(stream: bytes) -> list[dict]:
     """The Responses events of an SSE byte stream, each checked: its `event:` line names its type."""
     events = []
@@ -154,7 +163,8 @@ def test_codex_turn_keeps_the_conversation_and_drops_only_reasoning_items():
         {"role": "developer", "content": [{"type": "text", "text": "<permissions>"}]},
         {"role": "user", "content": [{"type": "text", "text": "list the files"}]},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "shell", "arguments": "{\"command\":[\"ls\"]}"}}]},
+            {"id": "call_1", "type": "function",
+             "function": {"name": "shell", "arguments": "{\"command\":[\"ls\"]}"}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "README.md\nsetup.py"},
         {"role": "assistant", "content": [{"type": "text", "text": "Two files."}]},
         {"role": "user", "content": [{"type": "text", "text": "thanks"}]},
@@ -249,6 +259,7 @@ def test_store_false_or_absent_is_fine(store):
     ({"input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ({"input": [{"type": "function_call", "call_id": "c", "name": "f"}]}, "input[0].arguments"),
     ({"input": 7}, "input"),
+    ({"input": [{"type": "reasoning", "id": "rs_1", "summary": []}]}, "input"),
     ({"text": {"format": {"type": "yaml"}}}, "text.format.type"),
     ({"model": None}, "model"),
 ])
@@ -269,8 +280,10 @@ def test_a_chat_answer_becomes_a_response_with_a_message():
     parsed = Response.model_validate(response)
     assert parsed.output_text == "Hello from Prism's mock model! You said: Hi there"
     assert (response["id"], response["output"][0]["id"]) == ("resp_abc123", "msg_abc123")
-    assert (response["status"], response["instructions"], response["metadata"]) == ("completed", "Be brief.", {"k": "v"})
-    assert response["usage"] == {"input_tokens": 6, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+    assert (response["status"], response["instructions"]) == ("completed", "Be brief.")
+    assert response["metadata"] == {"k": "v"}
+    assert response["usage"] == {"input_tokens": 6,
+                                 "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                                  "output_tokens": 9, "output_tokens_details": {"reasoning_tokens": 0},
                                  "total_tokens": 15}
 
@@ -289,11 +302,14 @@ def test_tool_calls_become_function_call_items():
 def test_a_cut_answer_is_incomplete_and_usage_details_carry_over():
     completion = {
         "id": "chatcmpl-9", "object": "chat.completion", "created": 1_790_000_000, "model": "o4-mini",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "The answer is"}, "finish_reason": "length"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "The answer is"},
+                     "finish_reason": "length"}],
         "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120,
-                  "prompt_tokens_details": {"cached_tokens": 64}, "completion_tokens_details": {"reasoning_tokens": 12}},
+                  "prompt_tokens_details": {"cached_tokens": 64},
+                  "completion_tokens_details": {"reasoning_tokens": 12}},
     }
-    response = responses.chat_to_response(completion, request={"model": "o4-mini", "input": "x", "max_output_tokens": 20})
+    request = {"model": "o4-mini", "input": "x", "max_output_tokens": 20}
+    response = responses.chat_to_response(completion, request=request)
     assert_valid("Response", response)
     assert (response["status"], response["incomplete_details"]) == ("incomplete", {"reason": "max_output_tokens"})
     assert response["output"][0]["status"] == "incomplete" and response["max_output_tokens"] == 20
@@ -303,7 +319,8 @@ def test_a_cut_answer_is_incomplete_and_usage_details_carry_over():
 
 def test_a_refusal_is_a_refusal_part():
     completion = {"id": "chatcmpl-r", "created": 1, "model": "m", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": None, "refusal": "I can't."}, "finish_reason": "stop"}]}
+        {"index": 0, "message": {"role": "assistant", "content": None, "refusal": "I can't."},
+         "finish_reason": "stop"}]}
     response = responses.chat_to_response(completion, request={"model": "m", "input": "x"})
     assert_valid("Response", response)
     assert response["output"][0]["content"] == [{"type": "refusal", "refusal": "I can't."}]
@@ -323,7 +340,8 @@ def test_a_text_stream_follows_openais_event_order():
     assert events[0]["response"]["status"] == "in_progress" and events[0]["response"]["output"] == []
     completed = events[-1]["response"]
     assert Response.model_validate(completed).output_text == "Hello from Prism's mock model! You said: Hi"
-    assert completed["usage"]["total_tokens"] == completed["usage"]["input_tokens"] + completed["usage"]["output_tokens"] > 0
+    usage = completed["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
 
 
 def test_text_then_tool_calls_from_anthropic():
@@ -335,12 +353,8 @@ def test_text_then_tool_calls_from_anthropic():
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Checking."}},
         {"type": "content_block_stop", "index": 0},
-        *[event for index, city in ((1, "Paris"), (2, "Oslo")) for event in (
-            {"type": "content_block_start", "index": index,
-             "content_block": {"type": "tool_use", "id": f"toolu_{city}", "name": "get_weather", "input": {}}},
-            {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": "{\"city\":"}},
-            {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": f"\"{city}\"}}"}},
-            {"type": "content_block_stop", "index": index})],
+        *anthropic_tool_use(1, "toolu_Paris", "get_weather", "{\"city\":", "\"Paris\"}"),
+        *anthropic_tool_use(2, "toolu_Oslo", "get_weather", "{\"city\":", "\"Oslo\"}"),
         {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 40}},
         {"type": "message_stop"},
     )
@@ -348,7 +362,7 @@ def test_text_then_tool_calls_from_anthropic():
     assert types_of(events)[2:] == [
         "response.output_item.added", "response.content_part.added", "response.output_text.delta",
         "response.output_text.done", "response.content_part.done", "response.output_item.done",
-        *["response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+        *["response.output_item.added", *["response.function_call_arguments.delta"] * 2,
           "response.function_call_arguments.done", "response.output_item.done"] * 2,
         "response.completed"]
     output = events[-1]["response"]["output"]
@@ -357,6 +371,31 @@ def test_text_then_tool_calls_from_anthropic():
         ("toolu_Paris", "{\"city\":\"Paris\"}"), ("toolu_Oslo", "{\"city\":\"Oslo\"}")]
     assert [event["output_index"] for event in events if event["type"] == "response.output_item.done"] == [0, 1, 2]
     assert events[-1]["response"]["usage"]["output_tokens"] == 40
+
+
+def test_a_codex_turn_streams_a_function_call_and_echoes_its_settings():
+    events = responses_stream(CODEX_REQUEST, mock_chunks(responses.request_to_chat(CODEX_REQUEST)))
+    assert types_of(events) == [
+        "response.created", "response.in_progress", "response.output_item.added",
+        "response.function_call_arguments.delta", "response.function_call_arguments.done",
+        "response.output_item.done", "response.completed"]
+    response = events[-1]["response"]
+    assert response["output"] == [{"id": "fc_mock_0", "type": "function_call", "status": "completed",
+                                   "arguments": "{\"text\":\"thanks\"}", "call_id": "call_mock_0", "name": "shell"}]
+    assert (response["store"], response["parallel_tool_calls"], response["text"]["verbosity"]) == (False, False, "low")
+    assert response["reasoning"] == {"effort": "medium", "summary": "auto"}
+
+
+def test_a_structured_output_request_is_echoed_in_the_response():
+    request = {"model": "m", "input": "x", "text": {"format": {
+        "type": "json_schema", "name": "answer", "strict": True,
+        "schema": {"type": "object", "properties": {"kind": {"type": "string"}}, "required": ["kind"],
+                   "additionalProperties": False}}}}
+    completion = {"id": "chatcmpl-j", "created": 1, "model": "m", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "{\"kind\":\"cat\"}"}, "finish_reason": "stop"}]}
+    response = responses.chat_to_response(completion, request=request)
+    assert_valid("Response", response)
+    assert Response.model_validate(response).text.format.name == "answer"
 
 
 def test_a_stream_cut_by_max_output_tokens_ends_incomplete():
@@ -529,21 +568,12 @@ completions_bodies = st.fixed_dictionaries(
 ) | json_values
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(body=responses_bodies)
-def test_malformed_responses_bodies_only_ever_raise_invalid_request(body):
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(case=st.tuples(st.just(responses), responses_bodies) | st.tuples(st.just(completions), completions_bodies))
+def test_malformed_bodies_only_ever_raise_invalid_request(case):
+    translation, body = case
     try:
-        chat = responses.request_to_chat(body)
+        chat = translation.request_to_chat(body)
     except InvalidRequest:
         return
-    assert isinstance(chat["messages"], list)
-
-
-@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(body=completions_bodies)
-def test_malformed_completions_bodies_only_ever_raise_invalid_request(body):
-    try:
-        chat = completions.request_to_chat(body)
-    except InvalidRequest:
-        return
-    assert chat["messages"][0]["role"] == "user"
+    assert chat["messages"] and isinstance(chat["model"], str)

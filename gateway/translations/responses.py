@@ -35,6 +35,8 @@ def request_to_chat(data: dict) -> dict:
     chat = {name: data[name] for name in PASSED_ON if data.get(name) is not None}
     string(data.get("model"), "model")
     chat["messages"] = chat_messages(data.get("instructions"), data.get("input"))
+    if not chat["messages"]:
+        raise InvalidRequest("'input' has nothing for the model to answer.", param="input")
     if data.get("tools") is not None:
         chat["tools"] = chat_tools(data["tools"])
     if data.get("tool_choice") is not None:
