@@ -78,10 +78,10 @@ def anthropic_chunks(*events: dict) -> list[dict]:
 
 def anthropic_tool_use(index: int, call_id: str, name: str, *json_parts: str) -> list[dict]:
     """Anthropic's stream events for one tool_use block whose input arrives in `json_parts`."""
+    deltas = [{"type": "input_json_delta", "partial_json": part} for part in json_parts]
     return [{"type": "content_block_start", "index": index,
              "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}}},
-            *({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": part}}
-              for part in json_parts),
+            *({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas),
             {"type": "content_block_stop", "index": index}]
 
 

@@ -44,12 +44,17 @@ def chat_messages(instructions, items) -> list[dict]:
 
 
 def _message(item: dict, param: str) -> dict:
-    role, content = item.get("role"), item.get("content")
+    role = item.get("role")
     if role not in ROLES:
         raise invalid(f"{param}.role", "one of " + ", ".join(ROLES))
+    return {"role": role, "content": _content(item.get("content"), f"{param}.content")}
+
+
+def _content(content, param: str) -> str | list[dict]:
+    """Chat content for Responses content: a string, or a list of parts."""
     if isinstance(content, list):
-        content = [_part(part, f"{param}.content[{index}]") for index, part in enumerate(content)]
-    return {"role": role, "content": string(content, f"{param}.content") if not isinstance(content, list) else content}
+        return [_part(part, f"{param}[{index}]") for index, part in enumerate(content)]
+    return string(content, param)
 
 
 def _part(part, param: str) -> dict:
@@ -87,13 +92,11 @@ def _add_call(messages: list[dict], item: dict, param: str) -> None:
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
 
 
-def _tool_output(output, param: str):
-    if not isinstance(output, list):
-        return string(output, param)
-    parts = [_part(part, f"{param}[{index}]") for index, part in enumerate(output)]
-    if any(part["type"] != "text" for part in parts):
+def _tool_output(output, param: str) -> str | list[dict]:
+    content = _content(output, param)
+    if isinstance(content, list) and any(part["type"] != "text" for part in content):
         raise InvalidRequest("Only text function call outputs can be sent to this model.", param=param)
-    return parts
+    return content
 
 
 def chat_tools(tools) -> list[dict]:
