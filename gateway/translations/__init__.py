@@ -1,0 +1,1 @@
+"""One API's requests and answers rewritten for another, as pure functions, for providers that speak only one."""
