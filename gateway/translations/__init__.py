@@ -1,1 +1,1 @@
-"""One API's requests and answers rewritten for another, as pure functions, for providers that speak only one."""
+"""One API's requests and answers in another API's format, as pure functions on plain dicts and bytes (no network)."""
