@@ -122,5 +122,5 @@ RESPONSE_INPUT_ITEMS = Operation("responses", "/responses/{id}/input_items", met
                                  usage_of=no_usage, forwards_query=True)
 MESSAGES = Operation("messages", "/messages", requests.messages_check, usage_of=anthropic_usage,
                      stream=ANTHROPIC_SSE, errors=ANTHROPIC, forwards_query=True)
-COUNT_TOKENS = Operation("count_tokens", "/messages/count_tokens", requests.messages_check, usage_of=no_usage,
+COUNT_TOKENS = Operation("count_tokens", "/messages/count_tokens", requests.count_tokens_check, usage_of=no_usage,
                          errors=ANTHROPIC, forwards_query=True)

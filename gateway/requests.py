@@ -10,6 +10,7 @@ import re
 import orjson
 
 from .errors import InvalidRequest
+from .translations.messages import messages_request_check
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -102,6 +103,8 @@ def responses_check(data) -> dict:
 
 
 def messages_check(data) -> dict:
-    data = _object_with_model(data)
-    _list_of_objects(data, "messages")
-    return data
+    return messages_request_check(_object_with_model(data))
+
+
+def count_tokens_check(data) -> dict:
+    return messages_request_check(_object_with_model(data), counting=True)

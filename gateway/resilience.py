@@ -60,8 +60,10 @@ async def _attempts(context: RequestContext, sleep) -> bool:
 
 
 async def provider_call(context: RequestContext, *, sleep=asyncio.sleep) -> None:
-    """The pipeline's last step: the routed provider, then each fallback, until one answers."""
-    if await _attempts(context, sleep):
+    """The pipeline's last step: the routed provider, then each fallback, until one answers.
+
+    A request Prism answered itself (a token count for a model that is not Claude) goes nowhere."""
+    if context.response is not None or await _attempts(context, sleep):
         return
     async for route in _fallback_routes(context):
         context.route = route

@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from .errors import NotFound, ServiceUnavailable
+from .errors import InvalidRequest, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +80,14 @@ def response_owners() -> LocalOwners | RedisOwners:
 
 
 async def owner_of(response_id, tenant_id: int, *, param: str | None = None) -> Owner:
-    """The owner of a response this tenant created; any other id answers 404, as OpenAI does."""
+    """The owner of a response this tenant created; any other id answers 404 (400 naming the parameter that
+    gave it, as OpenAI answers an unknown previous_response_id), whoever created it."""
     try:
         owner = await response_owners().get(response_id) if isinstance(response_id, str) else None
     except RedisError:
         raise ServiceUnavailable("Prism's response store is unavailable.") from None
     if owner is None or owner.tenant_id != tenant_id:
-        raise NotFound(f"Response with id '{response_id}' not found.", param=param)
+        if param is not None:
+            raise InvalidRequest(f"Previous response with id '{response_id}' not found.", param=param)
+        raise NotFound(f"Response with id '{response_id}' not found.")
     return owner

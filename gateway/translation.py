@@ -1,5 +1,7 @@
 """Doors served through a provider's chat completions, for providers that lack the operation itself.
 
+(And one answered by Prism itself: /v1/messages/count_tokens for a model that is not Claude.)
+
 `/v1/responses` and `/v1/completions` (to Anthropic or the mock) and `/v1/messages` (to OpenAI-format
 providers) are translated to chat and back; the functions that do it are in gateway/translations/.
 Where formats match, nothing here runs: the bytes go through.
@@ -11,7 +13,8 @@ from typing import Callable
 import orjson
 
 from .errors import InvalidRequest
-from .operations import CHAT
+from .operations import CHAT, COUNT_TOKENS
+from .plugins.interface import ProviderResponse
 from .translations import completions, messages, responses
 
 REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
@@ -61,6 +64,10 @@ def translate(context, provider) -> None:
     """Serve the context's operation through chat if the provider lacks it; 400 if it cannot be served."""
     operation = context.operation
     if provider.supports(operation):
+        return
+    if operation is COUNT_TOKENS:  # nothing to ask a model that is not Claude: Prism estimates it
+        estimate = {"input_tokens": messages.count_tokens_estimate(context.request_data)}
+        context.response = ProviderResponse(200, body=orjson.dumps(estimate))
         return
     translation = TRANSLATIONS.get(operation.name)
     if translation is None or not provider.supports(CHAT):
