@@ -25,6 +25,7 @@ Run it alone with `python -m providers.mock_upstream --port 9100 [--tokens 20] [
 import argparse
 import asyncio
 import itertools
+import json
 import threading
 import time
 from collections import deque
@@ -94,7 +95,7 @@ class MockUpstream:
             data = fault = None
             if request.method == "POST":
                 try:
-                    data = orjson.loads(body)
+                    data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
                     fault = self.faults.of(data.get("model") or "", flaky_status="503")
                 except mock_answers.MALFORMED:
                     return openai_error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
@@ -119,7 +120,7 @@ class MockUpstream:
             if not (request.headers.get("x-api-key") or request.headers.get("Authorization", "").startswith("Bearer ")):
                 return anthropic_error(401, "authentication_error", "invalid x-api-key", request_id=request_id)
             try:
-                data = orjson.loads(body)
+                data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
                 fault = self.faults.of(data.get("model") or "", flaky_status="529")
                 if fault in ANTHROPIC_ERRORS:
                     return anthropic_fault(fault, request_id=request_id)
