@@ -2,9 +2,17 @@
 
 A "token" here is a word with its trailing space: the counts are easy to check by hand.
 Supported: n, stop, max_tokens/max_completion_tokens, tools and legacy functions,
-logprobs/top_logprobs, and streaming with stream_options.include_usage.
+logprobs/top_logprobs, service_tier, and streaming with stream_options.include_usage.
+
+The model's name chooses the token classes the usage reports (the mock Responses API reads them too):
+  *-cached-<n>      prompt_tokens_details.cached_tokens = n (at most prompt_tokens; they stay inside it)
+  *-reasoning-<n>   n reasoning tokens per answer, inside completion_tokens (not shown, not limited by max_tokens)
+  o<digit>*         (o1, o3-mini, o4-mini...) 64 reasoning tokens per answer unless -reasoning-<n> says otherwise
+A tool is called when the request offers one, unless tool_choice is "none" or the last message is a tool's
+result: then the model answers in words, echoing that result, so an agent's loop ends.
 """
 
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -13,6 +21,12 @@ MAX_N = 128  # as OpenAI
 # What reading a malformed request raises (tools that are not tools, and so on): OpenAI answers 400.
 MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 FINGERPRINT = "fp_prism_mock"
+CACHED = re.compile(r"-cached-(\d+)")
+REASONING = re.compile(r"-reasoning-(\d+)")
+O_SERIES = re.compile(r"o\d")
+O_SERIES_REASONING = 64
+SERVICE_TIERS = {"flex", "priority", "scale"}  # answered as asked; anything else runs on "default"
+TOOL_ROLES = {"tool", "function"}
 
 
 @dataclass
@@ -22,6 +36,7 @@ class Answer:
     tokens: list[str]
     finish_reason: str
     call: dict | None = None  # {"name", "arguments"}
+    stop_sequence: str | None = None  # the stop sequence that ended it, if one did
 
     @property
     def completion_tokens(self) -> int:
@@ -37,8 +52,31 @@ def _text(content) -> str:
 
 
 def _last_user_text(request: dict) -> str:
-    users = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"]
-    return _text(users[-1].get("content")) if users else ""
+    """What the model answers: the last user message, or the tool result that came after it."""
+    said = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") in {"user", *TOOL_ROLES}]
+    return _text(said[-1].get("content")) if said else ""
+
+
+def _after_tool_result(request: dict) -> bool:
+    messages = request.get("messages") or []
+    return bool(messages) and isinstance(messages[-1], dict) and messages[-1].get("role") in TOOL_ROLES
+
+
+def cached_tokens(model: str, prompt: int) -> int:
+    found = CACHED.search(model)
+    return min(int(found.group(1)), prompt) if found else 0
+
+
+def reasoning_tokens(model: str) -> int:
+    """Reasoning tokens per answer, chosen by the model's name."""
+    found = REASONING.search(model)
+    if found:
+        return int(found.group(1))
+    return O_SERIES_REASONING if O_SERIES.match(model) else 0
+
+
+def service_tier(request: dict) -> str:
+    return request.get("service_tier") if request.get("service_tier") in SERVICE_TIERS else "default"
 
 
 def prompt_tokens(request: dict) -> int:
@@ -56,6 +94,8 @@ def reply_words(request: dict, length: int | None = None) -> list[str]:
 def _called_function(request: dict) -> tuple[str, str] | None:
     """(name, "tool" or "function") when the request asks the model to call one."""
     tools, functions = request.get("tools"), request.get("functions")
+    if _after_tool_result(request):
+        return None
     if tools and request.get("tool_choice") != "none":
         choice = request.get("tool_choice")
         name = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
@@ -80,9 +120,9 @@ def plan(request: dict, length: int | None = None) -> Answer:
         if limit is not None and len(tokens) >= limit:
             return Answer(tokens, "length")
         candidate = text + token
-        cut = min((candidate.find(s) for s in stops if s in candidate), default=-1)
+        cut, found = min(((candidate.find(s), s) for s in stops if s in candidate), default=(-1, None))
         if cut >= 0:  # stop before the stop sequence, as OpenAI does
-            return Answer(tokens + [candidate[len(text):cut]] if cut > len(text) else tokens, "stop")
+            return Answer(tokens + [candidate[len(text):cut]] if cut > len(text) else tokens, "stop", stop_sequence=found)
         tokens.append(token)
         text = candidate
     return Answer(tokens, "stop")
@@ -112,8 +152,16 @@ def _logprobs(request: dict, tokens: list[str]) -> dict | None:
 
 
 def _usage(request: dict, answers: list[Answer]) -> dict:
-    prompt, completion = prompt_tokens(request), sum(a.completion_tokens for a in answers)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    """OpenAI's usage with every detail: cached tokens inside prompt_tokens, reasoning inside completion_tokens."""
+    model, prompt = request["model"], prompt_tokens(request)
+    reasoning = reasoning_tokens(model) * len(answers)
+    completion = sum(a.completion_tokens for a in answers) + reasoning
+    return {
+        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens(model, prompt), "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
 
 
 def _message(answer: Answer) -> dict:
@@ -143,6 +191,7 @@ def completion(request: dict, *, completion_id: str, created: int, length: int |
             for index, answer in enumerate(answers)
         ],
         "usage": _usage(request, answers),
+        "service_tier": service_tier(request),
     }
 
 
@@ -166,7 +215,7 @@ def chunks(request: dict, *, completion_id: str, created: int, length: int | Non
     answers = [plan(request, length) for _ in range(answer_count(request))]
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request["model"],
-            "system_fingerprint": FINGERPRINT}
+            "system_fingerprint": FINGERPRINT, "service_tier": service_tier(request)}
     if include_usage:
         base["usage"] = None
 
@@ -185,3 +234,14 @@ def chunks(request: dict, *, completion_id: str, created: int, length: int | Non
         yield chunk(index, {}, answer.finish_reason)
     if include_usage:
         yield {**base, "choices": [], "usage": _usage(request, answers)}
+
+
+def split_tokens(text: str) -> list[str]:
+    """A finished text as the words-with-their-space it was planned in, to stream it again."""
+    words = text.split(" ")
+    return [word + " " for word in words[:-1]] + ([words[-1]] if words[-1] else [])
+
+
+def typed_sse(event: dict) -> bytes:
+    """One event as the Responses and Messages APIs stream it: named by its type (providers.sse has chat's)."""
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"

@@ -1,12 +1,24 @@
-"""An OpenAI-compatible HTTP server answering like `mock_provider`: the upstream for tests and benchmarks.
+"""An HTTP server speaking OpenAI's and Anthropic's wire formats with deterministic answers: the upstream for tests and benchmarks.
+
+Routes (OpenAI's also under Azure's /openai/v1; Responses also under /openai):
+  POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/moderations
+  POST /openai/deployments/{deployment}/chat/completions, .../completions, .../embeddings   (Azure)
+  POST /v1/responses; GET, DELETE /v1/responses/{id}; POST /v1/responses/{id}/cancel;
+  GET  /v1/responses/{id}/input_items                                     (mock_upstream_responses)
+  POST /v1/messages (also ?beta=true), /v1/messages/count_tokens           (Anthropic: mock_upstream_anthropic)
+  GET  /v1/models   Anthropic's list when the request has an anthropic-version header, else OpenAI's
+The answers, and the model names that choose their token classes, are in mock_answers (chat), mock_completions,
+mock_embeddings, mock_moderations, mock_responses and mock_anthropic.
 
 Faults and delays are chosen per request by the model's name, since Prism forwards no client headers:
-  *-fault-429, *-fault-500, *-fault-503   that error, in OpenAI's shape (429 with Retry-After)
+  *-fault-429, *-fault-500, *-fault-503   that error, in OpenAI's shape (429 with Retry-After);
+                                          Anthropic's routes answer 429, 500 and 529 in Anthropic's shape
   *-fault-garbage                         200 with a body that is not JSON
-  *-fault-cut                             a stream that stops half-way without [DONE]
-  *-flaky-<n>                             503 for the first n requests with this exact model name
+  *-fault-cut                             a stream that stops half-way, without its end
+  *-flaky-<n>                             503 (Anthropic: 529) for the first n requests with this exact model name
   *-delay-<ms>                            wait that long before each token
-Streams that the client abandons are noted in `cancelled` (their model names).
+Every request's headers and body are kept in `received` and its path in `paths`; streams that the client
+abandons are noted in `cancelled` (their model names).
 Run it alone with `python -m providers.mock_upstream --port 9100 [--tokens 20] [--token-delay-ms 0]`.
 """
 
@@ -14,7 +26,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import re
 import threading
 import time
 from collections import deque
@@ -22,139 +33,171 @@ from collections import deque
 import orjson
 from aiohttp import web
 
-from . import mock_answers
+from . import mock_anthropic, mock_answers, mock_completions, mock_embeddings, mock_moderations
+from .mock_http import (
+    ANTHROPIC_ERRORS,
+    GARBAGE,
+    OPENAI_ERRORS,
+    RATE_LIMIT_HEADERS,
+    Faults,
+    anthropic_error,
+    anthropic_fault,
+    delay_of,
+    json_response,
+    openai_error,
+    openai_fault,
+)
+from .mock_upstream_anthropic import AnthropicRoutes
+from .mock_upstream_responses import ResponseRoutes
 from .sse import DONE, sse
-
-FAULT = re.compile(r"-fault-(\w+)")
-DELAY = re.compile(r"-delay-(\d+)")
-FLAKY = re.compile(r"-flaky-(\d+)")
-ERRORS = {
-    "429": ("Rate limit reached for requests.", "requests", "rate_limit_exceeded"),
-    "500": ("The server had an error while processing your request.", "server_error", None),
-    "503": ("The engine is currently overloaded, please try again later.", "server_error", None),
-}
-RATE_LIMIT_HEADERS = {
-    "x-ratelimit-limit-requests": "10000",
-    "x-ratelimit-remaining-requests": "9999",
-    "x-ratelimit-reset-requests": "6ms",
-}
 
 
 class MockUpstream:
     def __init__(self, *, tokens: int | None = None, token_delay: float = 0.0):
         self.tokens = tokens
         self.token_delay = token_delay
-        self.received = deque(maxlen=10_000)  # (headers, body bytes) of each chat request
+        self.received = deque(maxlen=10_000)  # (headers, body bytes) of each request
         self.cancelled = deque(maxlen=10_000)
         self.paths = deque(maxlen=10_000)
-        self._failures = {}
+        self.faults = Faults()
         self._ids = itertools.count()
         self.app = web.Application()
-        self.app.router.add_post("/v1/chat/completions", self.chat_completions)
-        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.chat_completions)  # Azure
-        self.app.router.add_post("/v1/messages", self.anthropic_messages)
-        self.app.router.add_get("/v1/models", self.models)
+        router = self.app.router
+        for prefix in ("/v1", "/openai/v1"):
+            router.add_post(f"{prefix}/chat/completions", self.openai(self.chat_completions))
+            router.add_post(f"{prefix}/completions", self.openai(self.completions))
+            router.add_post(f"{prefix}/embeddings", self.openai(self.embeddings))
+        for operation, handler in (("chat/completions", self.chat_completions), ("completions", self.completions),
+                                   ("embeddings", self.embeddings)):
+            router.add_post(f"/openai/deployments/{{deployment}}/{operation}", self.openai(handler))
+        router.add_post("/v1/moderations", self.openai(self.moderations))
+        responses = ResponseRoutes(self)
+        for prefix in ("/v1", "/openai/v1", "/openai"):
+            responses.add_to(router, prefix)
+        AnthropicRoutes(self).add_to(router)
+        router.add_get("/v1/models", self.models)
 
-    async def models(self, request):
-        return web.json_response({"object": "list", "data": []})
+    def next_id(self) -> int:
+        return next(self._ids)
 
-    async def chat_completions(self, request):
-        body = await request.read()
+    def _record(self, request, body: bytes):
         self.received.append((dict(request.headers), body))
         self.paths.append(request.path_qs)
-        if not (request.headers.get("Authorization", "").startswith("Bearer ") or request.headers.get("api-key")):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error", None)
-        try:
-            data = json.loads(body)
-            model = data["model"]
-            fault = FAULT.search(model)
-        except mock_answers.MALFORMED:
-            return _error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
-        fault = fault.group(1) if fault else None
-        flaky = FLAKY.search(model)
-        if flaky and self._failures.setdefault(model, 0) < int(flaky.group(1)):
-            self._failures[model] += 1
-            fault = "503"
-        if fault in ERRORS:
-            headers = {"Retry-After": "1", **RATE_LIMIT_HEADERS} if fault == "429" else {}
-            return _error(int(fault), *ERRORS[fault], headers=headers)
-        if fault == "garbage":
-            return web.Response(body=b"<html>Bad gateway</html>", content_type="application/json")
-        delay = DELAY.search(model)
-        delay = int(delay.group(1)) / 1000 if delay else self.token_delay
-        headers = {"x-request-id": f"req_mock_{next(self._ids)}", **RATE_LIMIT_HEADERS}
-        kwargs = {"completion_id": f"chatcmpl-mock{next(self._ids)}", "created": int(time.time()), "length": self.tokens}
-        try:
-            chunks = list(mock_answers.chunks(data, **kwargs)) if data.get("stream") else None
-            answer = None if chunks else mock_answers.completion(data, **kwargs)
-        except mock_answers.MALFORMED:
-            return _error(400, "Invalid request parameters.", "invalid_request_error", None)
-        if answer is not None:
-            if delay:
-                await asyncio.sleep(delay * answer["usage"]["completion_tokens"])
-            return web.Response(body=orjson.dumps(answer), content_type="application/json", headers=headers)
+
+    def openai(self, handler):
+        """`handler(request, data, fault)` behind what every OpenAI route does first: record, authenticate,
+        parse, and answer the model's fault; a request the answer builders cannot read gets 400."""
+        async def route(request):
+            body = await request.read()
+            self._record(request, body)
+            if not (request.headers.get("Authorization", "").startswith("Bearer ") or request.headers.get("api-key")):
+                return openai_error(401, "You didn't provide an API key.", "invalid_request_error", None)
+            data = fault = None
+            if request.method == "POST":
+                try:
+                    data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
+                    fault = self.faults.of(data.get("model") or "", flaky_status="503")
+                except mock_answers.MALFORMED:
+                    return openai_error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
+                if fault in OPENAI_ERRORS:
+                    return openai_fault(fault)
+                if fault == "garbage":
+                    return web.Response(body=GARBAGE, content_type="application/json")
+            try:
+                return await handler(request, data, fault)
+            except mock_embeddings.InvalidInput as error:
+                return openai_error(400, str(error), "invalid_request_error", None, param=error.param)
+            except mock_answers.MALFORMED:
+                return openai_error(400, "Invalid request parameters.", "invalid_request_error", None)
+        return route
+
+    def anthropic(self, handler):
+        """As `openai`, in Anthropic's shapes: `handler(request, data, fault, request_id)`."""
+        async def route(request):
+            body = await request.read()
+            self._record(request, body)
+            request_id = f"req_mock{self.next_id()}"
+            if not (request.headers.get("x-api-key") or request.headers.get("Authorization", "").startswith("Bearer ")):
+                return anthropic_error(401, "authentication_error", "invalid x-api-key", request_id=request_id)
+            try:
+                data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
+                fault = self.faults.of(data.get("model") or "", flaky_status="529")
+                if fault in ANTHROPIC_ERRORS:
+                    return anthropic_fault(fault, request_id=request_id)
+                if fault == "garbage":
+                    return web.Response(body=GARBAGE, content_type="application/json")
+                return await handler(request, data, fault, request_id)
+            except mock_answers.MALFORMED as error:
+                message = str(error) if isinstance(error, ValueError) else "The request body is not a valid Messages request."
+                return anthropic_error(400, "invalid_request_error", message, request_id=request_id)
+        return route
+
+    async def answer(self, request, body: dict, *, model: str, tokens: int, headers: dict) -> web.Response:
+        """A whole answer, after the time its tokens would have taken."""
+        delay = delay_of(model, self.token_delay)
+        if delay:
+            await asyncio.sleep(delay * tokens)
+        return json_response(body, headers=headers)
+
+    async def stream(self, request, events: list[tuple[bytes, bool]], *, model: str, fault: str | None,
+                     headers: dict, end: bytes = b"") -> web.StreamResponse:
+        """Send (bytes, is a token) events as they would come, waiting before tokens; a `cut` stops half-way."""
+        delay = delay_of(model, self.token_delay)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **headers})
         await response.prepare(request)
         if fault == "cut":
-            chunks = chunks[: len(chunks) // 2]
+            events = events[: len(events) // 2]
         try:
-            for chunk in chunks:
-                if delay and chunk["choices"] and "content" in chunk["choices"][0]["delta"]:
+            for event, is_token in events:
+                if delay and is_token:
                     await asyncio.sleep(delay)
-                await response.write(sse(chunk))
+                await response.write(event)
         except (ConnectionError, asyncio.CancelledError):
             self.cancelled.append(model)
             raise
         if fault == "cut":
             request.transport.close()
             return response
-        await response.write(DONE)
+        if end:
+            await response.write(end)
         await response.write_eof()
         return response
 
-    async def anthropic_messages(self, request):
-        """Anthropic's Messages API, answering like the OpenAI mock (same words, same token counts)."""
-        body = await request.read()
-        self.received.append((dict(request.headers), body))
-        if not (request.headers.get("x-api-key") or request.headers.get("Authorization", "").startswith("Bearer ")):
-            return _anthropic_error(401, "authentication_error", "an x-api-key or Authorization header is required")
-        data = json.loads(body)
-        fault = FAULT.search(data["model"])
-        if fault and fault.group(1) in ("429", "529"):
-            kind = "rate_limit_error" if fault.group(1) == "429" else "overloaded_error"
-            return _anthropic_error(int(fault.group(1)), kind, "Mock fault", {"retry-after": "1"})
-        answer, request_like = anthropic_answer(data)
-        message = {
-            "id": f"msg_mock{next(self._ids)}", "type": "message", "role": "assistant", "model": data["model"],
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": mock_answers.prompt_tokens(request_like), "output_tokens": answer.completion_tokens},
-        }
-        if answer.call:
-            block = {"type": "tool_use", "id": "toolu_mock_0", "name": answer.call["name"], "input": json.loads(answer.call["arguments"])}
-        else:
-            block = {"type": "text", "text": "".join(answer.tokens)}
-        stop_reason = {"tool_calls": "tool_use", "length": "max_tokens"}.get(answer.finish_reason, "end_turn")
+    def _openai_headers(self) -> dict:
+        return {"x-request-id": f"req_mock_{self.next_id()}", **RATE_LIMIT_HEADERS}
+
+    async def chat_completions(self, request, data, fault):
+        return await self._completions(request, data, fault, mock_answers, "chatcmpl")
+
+    async def completions(self, request, data, fault):
+        return await self._completions(request, data, fault, mock_completions, "cmpl")
+
+    async def _completions(self, request, data, fault, answers, prefix):
+        """Chat and legacy completions: one answer, or its chunks then `data: [DONE]`."""
+        headers = self._openai_headers()
+        kwargs = {"completion_id": f"{prefix}-mock{self.next_id()}", "created": int(time.time()), "length": self.tokens}
         if not data.get("stream"):
-            return web.json_response({**message, "content": [block], "stop_reason": stop_reason})
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        events = [("message_start", {"message": {**message, "usage": {**message["usage"], "output_tokens": 1}}})]
-        if answer.call:
-            events += [("content_block_start", {"index": 0, "content_block": {**block, "input": {}}}),
-                       ("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta",
-                                                                      "partial_json": answer.call["arguments"]}})]
-        else:
-            events += [("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})]
-            events += [("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": token}})
-                       for token in answer.tokens]
-        events += [("content_block_stop", {"index": 0}),
-                   ("message_delta", {"delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                      "usage": {"output_tokens": answer.completion_tokens}}),
-                   ("message_stop", {})]
-        for kind, event in events:
-            await response.write(f"event: {kind}\ndata: ".encode() + orjson.dumps({"type": kind, **event}) + b"\n\n")
-        await response.write_eof()
-        return response
+            answer = answers.completion(data, **kwargs)
+            return await self.answer(request, answer, model=data["model"], tokens=answer["usage"]["completion_tokens"],
+                                     headers=headers)
+        events = [(sse(chunk), _is_token(chunk)) for chunk in answers.chunks(data, **kwargs)]
+        return await self.stream(request, events, model=data["model"], fault=fault, headers=headers, end=DONE)
+
+    async def embeddings(self, request, data, fault):
+        return json_response(mock_embeddings.embeddings(data), headers=self._openai_headers())
+
+    async def moderations(self, request, data, fault):
+        answer = mock_moderations.moderation(data, moderation_id=f"modr-mock{self.next_id()}")
+        return json_response(answer, headers=self._openai_headers())
+
+    async def models(self, request):
+        self._record(request, b"")
+        if "anthropic-version" not in request.headers:
+            return json_response({"object": "list", "data": []})
+        query = request.query
+        page = mock_anthropic.models_page(limit=int(query.get("limit", 20)), after_id=query.get("after_id"),
+                                          before_id=query.get("before_id"))
+        return json_response(page)
 
     def start_in_thread(self, host="127.0.0.1", port=0) -> str:
         """Serve on a background thread's event loop and return the base URL (`.../v1`)."""
@@ -179,29 +222,10 @@ class MockUpstream:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
-def anthropic_answer(data: dict):
-    """The mock's answer to an Anthropic request, planned as for the OpenAI-shaped one it stands for."""
-    def text(content):
-        return content if isinstance(content, str) else " ".join(b.get("text", "") for b in content if b.get("type") == "text")
-
-    messages = [{"role": m["role"], "content": text(m["content"])} for m in data["messages"]]
-    request_like = {"model": data["model"], "max_tokens": data.get("max_tokens"), "stop": data.get("stop_sequences"),
-                    "messages": ([{"role": "system", "content": data["system"]}] if data.get("system") else []) + messages}
-    choice = data.get("tool_choice") or {}
-    if data.get("tools") and choice.get("type") != "none":
-        name = choice["name"] if choice.get("type") == "tool" else data["tools"][0]["name"]
-        request_like["tools"] = [{"type": "function", "function": {"name": name}}]
-    return mock_answers.plan(request_like), request_like
-
-
-def _anthropic_error(status, kind, message, headers=None):
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
-
-
-def _error(status, message, type_, code, headers=None):
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
+def _is_token(chunk: dict) -> bool:
+    """A chunk with text in it (chat's first, empty one included), worth the wait of a token."""
+    choices = chunk["choices"]
+    return bool(choices) and ("content" in choices[0].get("delta", ()) or bool(choices[0].get("text")))
 
 
 def main():
