@@ -92,7 +92,11 @@ def reply_words(request: dict, length: int | None = None) -> list[str]:
 
 
 def _called_function(request: dict) -> tuple[str, str] | None:
-    """(name, "tool" or "function") when the request asks the model to call one."""
+    """(name, "tool" or "function") when the request asks the model to call one; once a tool has answered
+    (the last message is its result), the model answers in words, as models do."""
+    messages = request.get("messages") or [{}]
+    if isinstance(messages[-1], dict) and messages[-1].get("role") in ("tool", "function"):
+        return None
     tools, functions = request.get("tools"), request.get("functions")
     if _after_tool_result(request):
         return None

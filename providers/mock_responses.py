@@ -119,7 +119,8 @@ def response(request: dict, *, response_id: str, created_at: int, history: list[
             "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": prompt + output_tokens,
         },
-        "user": request.get("user"), "metadata": request.get("metadata") or {},
+        "metadata": request.get("metadata") or {},
+        **({"user": request["user"]} if isinstance(request.get("user"), str) else {}),
     }
 
 

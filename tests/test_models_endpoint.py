@@ -13,7 +13,7 @@ def test_the_model_list_is_what_the_key_may_use(openai_client):
     api_key = ApiKey.objects.get()
     api_key.allowed_models = "mock-*, gpt-4"
     api_key.save()
-    assert sorted(model.id for model in openai_client.models.list()) == ["gpt-4", "mock-1", "mock-2"]
+    assert sorted(model.id for model in openai_client.models.list()) == ["gpt-4", "mock-1", "mock-2", "mock-embedding", "mock-moderation"]
 
 
 def test_one_model_or_a_404(openai_client):
