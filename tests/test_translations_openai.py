@@ -112,8 +112,8 @@ def types_of(events: list[dict]) -> list[str]:
     return [event["type"] for event in events]
 
 
-def translating_client(answer=mock_chat, stream_answer=mock_chunks) -> openai.OpenAI:
-    """An openai SDK client whose every request is translated to chat, answered by `answer`, and translated back."""
+def translating_client() -> openai.OpenAI:
+    """An openai SDK client whose every request is translated to chat, answered by the mock, and translated back."""
 
     def handle(request: httpx2.Request) -> httpx2.Response:
         data = json.loads(request.content)
@@ -128,9 +128,9 @@ def translating_client(answer=mock_chat, stream_answer=mock_chunks) -> openai.Op
             else:
                 translator = completions.ChatStreamToCompletions(
                     include_usage=bool((data.get("stream_options") or {}).get("include_usage")))
-            body = b"".join(translator.feed(chunk) for chunk in stream_answer(chat)) + translator.finish()
+            body = b"".join(translator.feed(chunk) for chunk in mock_chunks(chat)) + translator.finish()
             return httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"})
-        chat_answer = answer(chat)
+        chat_answer = mock_chat(chat)
         if translation is responses:
             body = responses.chat_to_response(chat_answer, request=data)
             assert_valid("Response", body)

@@ -32,8 +32,8 @@ def request_to_chat(data: dict) -> dict:
     for param, (asks_state, instead) in STATEFUL.items():
         if asks_state(data.get(param)):
             raise InvalidRequest(f"'{param}' needs state that is not kept for this model; {instead}.", param=param)
-    chat = {name: data[name] for name in PASSED_ON if data.get(name) is not None}
     string(data.get("model"), "model")
+    chat = {name: data[name] for name in PASSED_ON if data.get(name) is not None}
     chat["messages"] = chat_messages(data.get("instructions"), data.get("input"))
     if not chat["messages"]:
         raise InvalidRequest("'input' has nothing for the model to answer.", param="input")
