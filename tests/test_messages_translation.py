@@ -471,6 +471,10 @@ def test_an_error_once_streaming_is_an_error_event():
           b' resulted in 204308 tokens. Please reduce the length of the messages.", "type": "invalid_request_error",'
           b' "param": "messages", "code": "context_length_exceeded"}}',
      "invalid_request_error", "prompt is too long: 204308 tokens > 128000 maximum"),  # Claude Code's words to compact
+    (400, b'{"error": {"message": "max_tokens is too large: 32000. This model supports at most 16384 completion tokens,'
+          b' whereas you provided 32000.", "type": "invalid_request_error", "param": "max_tokens", "code": null}}',
+     "invalid_request_error",  # Claude Code then asks again with max_tokens 16384
+     "max_tokens: 32000 > 16384, which is the maximum allowed number of output tokens for this model"),
     (400, b'{"error": {"message": "Input is too long.", "code": "context_length_exceeded"}}',
      "invalid_request_error", "prompt is too long: Input is too long."),
     (401, b'{"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",'

@@ -34,9 +34,13 @@ SOURCE_FIELDS = {"base64": ("data", "media_type"), "url": ("url",), "file": ("fi
 USER_MAX = 64  # OpenAI refuses a longer `user`; Claude Code's user_id is a JSON object of about 150 characters
 CHARS_PER_TOKEN = 4
 IMAGE_TOKENS = 1600  # what Anthropic charges for an image of the largest size it keeps unscaled
-# OpenAI's words for a prompt too long: "maximum context length is 128000 tokens. However, you requested 130000 tokens"
-CONTEXT_NUMBERS = re.compile(r"context length is (\d+) tokens\. However, (?:your messages resulted in|you requested) "
-                             r"(\d+)")
+# OpenAI's words for a limit, and Anthropic's, which Claude Code reads to compact or to lower max_tokens and retry.
+LIMIT_WORDINGS = [
+    (re.compile(r"context length is (\d+) tokens\. However, (?:your messages resulted in|you requested) (\d+)"),
+     "prompt is too long: {1} tokens > {0} maximum"),
+    (re.compile(r"is too large: (\d+)\. This model supports at most (\d+) completion tokens"),
+     "max_tokens: {0} > {1}, which is the maximum allowed number of output tokens for this model"),
+]
 
 
 def _fail(path: str, problem: str):
@@ -453,17 +457,18 @@ def error_event(error: GatewayError) -> bytes:
 
 
 def openai_error_to_anthropic(status: int, body: bytes) -> bytes:
-    """An OpenAI-format upstream's error answer in Anthropic's shape, its message kept."""
+    """An OpenAI-format upstream's error answer in Anthropic's shape, its message kept (limits in Anthropic's words)."""
     try:
         error = orjson.loads(body).get("error")
     except (orjson.JSONDecodeError, AttributeError):
         error = None
     message = error.get("message") if isinstance(error, dict) else error
     if not isinstance(message, str) or not message:
-        message = f"The upstream provider answered with HTTP status {status}."
-    if isinstance(error, dict) and error.get("code") == "context_length_exceeded":  # Claude Code compacts on this
-        numbers = CONTEXT_NUMBERS.search(message)
-        message = f"{numbers[2]} tokens > {numbers[1]} maximum" if numbers else message
+        return error_body(status, None, f"The upstream provider answered with HTTP status {status}.")
+    for pattern, wording in LIMIT_WORDINGS:
+        if found := pattern.search(message):
+            return error_body(status, None, wording.format(*found.groups()))
+    if isinstance(error, dict) and error.get("code") == "context_length_exceeded":
         message = f"prompt is too long: {message}"
     return error_body(status, None, message)
 
