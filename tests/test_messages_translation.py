@@ -17,16 +17,18 @@ from pydantic import TypeAdapter
 
 from gateway import errors
 from gateway.translations.messages import (
-    ChatStreamToMessages, chat_to_message, count_tokens_estimate, error_body, error_event, gateway_error_to_anthropic,
-    messages_request_check, openai_error_to_anthropic, request_to_chat,
+    ROLES, ChatStreamToMessages, chat_to_message, count_tokens_estimate, error_body, error_event,
+    gateway_error_to_anthropic, messages_request_check, openai_error_to_anthropic, request_to_chat,
 )
 from providers import mock_answers
 
 READ_TOOL = {
     "name": "Read", "description": "Reads a file from the local filesystem.",
-    "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-                     "properties": {"file_path": {"description": "The absolute path to the file to read", "type": "string"}},
-                     "required": ["file_path"], "additionalProperties": False},
+    "input_schema": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+        "properties": {"file_path": {"description": "The absolute path to the file to read", "type": "string"}},
+        "required": ["file_path"], "additionalProperties": False,
+    },
 }
 PLACEHOLDER_TOOL = {"name": "DeferredToolPlaceholder", "description": "Reserved placeholder.",
                     "input_schema": {"type": "object", "properties": {}}, "defer_loading": True}
@@ -45,12 +47,15 @@ CLAUDE_CODE = {
             {"type": "thinking", "thinking": "", "signature": "EqQBCkYIBxgCKkB"},
             {"type": "tool_use", "id": "toolu_0001", "name": "Read", "input": {"file_path": "/tmp/proj/hello.txt"}}]},
         {"role": "user", "content": [
-            {"tool_use_id": "toolu_0001", "type": "tool_result", "content": "1\thello from file\n2\t", "cache_control": CACHED}]},
+            {"tool_use_id": "toolu_0001", "type": "tool_result", "content": "1\thello from file\n2\t",
+             "cache_control": CACHED}]},
     ],
     "system": [
         {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.201; cc_entrypoint=sdk-cli;"},
-        {"type": "text", "text": "You are a Claude agent, built on Anthropic's Claude Agent SDK.", "cache_control": CACHED},
-        {"type": "text", "text": "\nYou are an agent working with the user toward their goals.", "cache_control": CACHED},
+        {"type": "text", "text": "You are a Claude agent, built on Anthropic's Claude Agent SDK.",
+         "cache_control": CACHED},
+        {"type": "text", "text": "\nYou are an agent working with the user toward their goals.",
+         "cache_control": CACHED},
     ],
     "tools": [READ_TOOL, PLACEHOLDER_TOOL],
     "metadata": {"user_id": USER_ID},
@@ -115,8 +120,8 @@ def test_a_claude_code_request_becomes_a_chat_request():
     assert chat["tools"] == [
         {"type": "function", "function": {"name": "Read", "parameters": READ_TOOL["input_schema"],
                                           "description": "Reads a file from the local filesystem."}},
-        {"type": "function", "function": {"name": "DeferredToolPlaceholder", "parameters": {"type": "object", "properties": {}},
-                                          "description": "Reserved placeholder."}},
+        {"type": "function", "function": {"name": "DeferredToolPlaceholder", "description": "Reserved placeholder.",
+                                          "parameters": {"type": "object", "properties": {}}}},
     ]
     assert chat["max_tokens"] == 32000 and chat["stream"] is True and chat["stream_options"] == {"include_usage": True}
     assert len(chat["user"]) == 64  # Claude Code's user_id is too long for OpenAI: its hash stands for it
@@ -202,8 +207,8 @@ def test_sampling_stop_sequences_and_what_only_claude_has():
     ({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "tools.0.type"),
     ({"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "file_1"}}]}]},
      "messages.0.content.0"),
-    ({"messages": [{"role": "user", "content": [{"type": "search_result", "source": "s", "title": "t", "content": []}]}]},
-     "messages.0.content.0"),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "search_result", "source": "s", "title": "t", "content": []}]}]}, "messages.0.content.0"),
 ])
 def test_what_only_an_anthropic_model_can_do_is_refused(request_fields, param):
     with pytest.raises(errors.InvalidRequest) as raised:
@@ -274,7 +279,8 @@ def test_a_text_completion_becomes_a_message():
     assert message == {
         "id": "msg_chatcmpl-1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
         "content": [{"type": "text", "text": "Hello from Prism's "}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": 2, "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        "usage": {"input_tokens": 2, "output_tokens": 3, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 0},
     }
 
 
@@ -332,8 +338,8 @@ def test_an_answer_without_choices_is_an_upstream_error():
 def test_a_text_stream_in_anthropic_order():
     chat = request_to_chat(body(stream=True))
     parsed, translator = streamed(mock_answers.chunks(chat, completion_id="chatcmpl-1", created=0))
-    assert [e["type"] for e in parsed] == ["message_start", "ping", "content_block_start"] + ["content_block_delta"] * 8 + [
-        "content_block_stop", "message_delta", "message_stop"]
+    assert [e["type"] for e in parsed] == ["message_start", "ping", "content_block_start", *["content_block_delta"] * 8,
+                                           "content_block_stop", "message_delta", "message_stop"]
     assert parsed[0]["message"]["usage"]["input_tokens"] == 0  # OpenAI counts only at the end
     assert parsed[-2] == {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                           "usage": {"input_tokens": 2, "output_tokens": 8, "cache_creation_input_tokens": 0,
@@ -396,13 +402,14 @@ def test_parallel_tool_calls_stream_one_block_each():
     assert [block.input for block in message.content[1:]] == [{"file_path": "/a.txt"}, {"file_path": "/b.txt"}]
     assert [block.id for block in message.content[1:]] == ["call_a", "call_b"]
     assert message.stop_reason == "tool_use"
-    assert (message.usage.input_tokens, message.usage.cache_read_input_tokens, message.usage.output_tokens) == (476, 1024, 40)
+    usage = message.usage
+    assert (usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens) == (476, 1024, 40)
     assert translator.usage["prompt_tokens"] == 1500
 
 
 def test_calls_that_reuse_index_zero_are_still_separate_blocks():
-    chunks = [chunk(call(0, '{"a": 1}', call_id="call_1", name="f")), chunk(call(0, '{"b": 2}', call_id="call_2", name="g")),
-              chunk(finish_reason="tool_calls")]
+    chunks = [chunk(call(0, '{"a": 1}', call_id="call_1", name="f")),
+              chunk(call(0, '{"b": 2}', call_id="call_2", name="g")), chunk(finish_reason="tool_calls")]
     message = sdk_message(streamed(chunks)[0])
     assert [(block.name, block.input) for block in message.content] == [("f", {"a": 1}), ("g", {"b": 2})]
 
@@ -439,7 +446,8 @@ def test_an_error_in_the_stream_is_an_upstream_error():
 def test_gateway_errors_in_anthropic_shape_raise_the_sdk_exceptions(error, status, error_type, sdk_class):
     answered_status, answer = gateway_error_to_anthropic(error)
     parsed = orjson.loads(answer)
-    assert answered_status == status and parsed == {"type": "error", "error": {"type": error_type, "message": error.message}}
+    assert answered_status == status
+    assert parsed == {"type": "error", "error": {"type": error_type, "message": error.message}}
     if error_type != "request_too_large":  # in Anthropic's docs, not yet among its SDK's types
         types.ErrorResponse.model_validate(parsed)
     response = httpx2.Response(status, request=httpx2.Request("POST", "http://127.0.0.1/v1/messages"))
@@ -459,10 +467,18 @@ def test_an_error_once_streaming_is_an_error_event():
 
 
 @pytest.mark.parametrize("status, upstream_body, error_type, message", [
-    (400, b'{"error": {"message": "This model\'s maximum context length is 128000 tokens.", "type": "invalid_request_error",'
+    (400, b'{"error": {"message": "This model\'s maximum context length is 128000 tokens. However, your messages'
+          b' resulted in 204308 tokens. Please reduce the length of the messages.", "type": "invalid_request_error",'
           b' "param": "messages", "code": "context_length_exceeded"}}',
-     "invalid_request_error", "prompt is too long: This model's maximum context length is 128000 tokens."),
-    (401, b'{"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}',
+     "invalid_request_error", "prompt is too long: 204308 tokens > 128000 maximum"),  # Claude Code's words to compact
+    (400, b'{"error": {"message": "max_tokens is too large: 32000. This model supports at most 16384 completion tokens,'
+          b' whereas you provided 32000.", "type": "invalid_request_error", "param": "max_tokens", "code": null}}',
+     "invalid_request_error",  # Claude Code then asks again with max_tokens 16384
+     "max_tokens: 32000 > 16384, which is the maximum allowed number of output tokens for this model"),
+    (400, b'{"error": {"message": "Input is too long.", "code": "context_length_exceeded"}}',
+     "invalid_request_error", "prompt is too long: Input is too long."),
+    (401, b'{"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",'
+          b' "code": "invalid_api_key"}}',
      "authentication_error", "Incorrect API key provided."),
     (429, b'{"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}',
      "rate_limit_error", "Rate limit reached"),
@@ -497,32 +513,35 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=10,
 )
+short_text = st.text(max_size=8)
 block_types = st.sampled_from(["text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
                                "server_tool_use", "search_result"])
 sources = st.fixed_dictionaries({"type": st.sampled_from(["base64", "url", "file", "text"]) | json_values},
                                 optional={"data": json_values, "media_type": json_values, "url": json_values})
+block_fields = {"text": short_text | json_values, "source": sources | json_values, "id": short_text, "name": short_text,
+                "input": json_values, "tool_use_id": short_text | json_values, "is_error": json_values,
+                "thinking": short_text, "signature": short_text}
 blocks = st.recursive(
-    st.fixed_dictionaries({"type": block_types | json_values}, optional={
-        "text": st.text(max_size=10) | json_values, "source": sources | json_values, "id": st.text(max_size=5),
-        "name": st.text(max_size=5), "input": json_values, "tool_use_id": st.text(max_size=5) | json_values,
-        "is_error": json_values, "thinking": st.text(max_size=5), "signature": st.text(max_size=5)}),
+    st.fixed_dictionaries({"type": block_types | json_values}, optional=block_fields),
     lambda children: st.fixed_dictionaries({"type": st.just("tool_result"), "tool_use_id": st.just("t"),
                                             "content": st.lists(children, max_size=3) | json_values}),
     max_leaves=5,
 )
-messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system"]) | json_values},
-                                          optional={"content": st.text(max_size=10) | st.lists(blocks, max_size=3) | json_values}),
-                    max_size=3) | json_values
-tools = st.lists(st.fixed_dictionaries({"name": st.text(max_size=5) | json_values}, optional={
+contents = short_text | st.lists(blocks, max_size=3) | json_values
+message_dicts = st.fixed_dictionaries({"role": st.sampled_from(ROLES) | json_values}, optional={"content": contents})
+messages = st.lists(message_dicts, max_size=3) | json_values
+tools = st.lists(st.fixed_dictionaries({"name": short_text | json_values}, optional={
     "type": st.sampled_from(["custom", "bash_20250124"]) | json_values, "input_schema": json_values,
     "description": json_values}), max_size=2) | json_values
+tool_choices = st.fixed_dictionaries({"type": st.sampled_from(["auto", "any", "tool", "none"])},
+                                     optional={"name": json_values, "disable_parallel_tool_use": json_values})
+thinking = st.fixed_dictionaries({"type": st.sampled_from(["enabled", "adaptive", "disabled"])},
+                                 optional={"budget_tokens": st.integers(0, 40000) | json_values})
 requests = st.fixed_dictionaries({"model": st.just("gpt-4o") | json_values, "messages": messages}, optional={
-    "max_tokens": st.integers(-2, 64000) | json_values, "system": st.text(max_size=5) | st.lists(blocks, max_size=2) | json_values,
-    "tools": tools, "tool_choice": st.fixed_dictionaries({"type": st.sampled_from(["auto", "any", "tool", "none"])},
-                                                         optional={"name": json_values, "disable_parallel_tool_use": json_values})
-    | json_values, "thinking": st.fixed_dictionaries({"type": st.sampled_from(["enabled", "adaptive", "disabled"])},
-                                                     optional={"budget_tokens": st.integers(0, 40000) | json_values})
-    | json_values, "output_config": st.fixed_dictionaries({}, optional={"effort": json_values}) | json_values,
+    "max_tokens": st.integers(-2, 64000) | json_values,
+    "system": short_text | st.lists(blocks, max_size=2) | json_values,
+    "tools": tools, "tool_choice": tool_choices | json_values, "thinking": thinking | json_values,
+    "output_config": st.fixed_dictionaries({}, optional={"effort": json_values}) | json_values,
     **{name: json_values for name in ("stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata")}})
 
 
@@ -539,16 +558,14 @@ def test_generated_requests_are_translated_or_refused_with_a_400(data, reasoning
     assert count_tokens_estimate(checked) >= 0
 
 
-chat_chunks = st.one_of(
-    st.builds(lambda delta, finish: chunk(delta, finish), st.fixed_dictionaries({}, optional={
-        "content": st.text(max_size=5) | json_values, "refusal": json_values,
-        "tool_calls": st.lists(st.fixed_dictionaries({}, optional={
-            "index": st.integers(0, 2) | json_values, "id": st.sampled_from(["call_1", "call_2"]) | json_values,
-            "function": st.fixed_dictionaries({}, optional={"name": json_values, "arguments": st.text(max_size=5) | json_values})
-            | json_values}), max_size=2) | json_values}) | json_values,
-        st.sampled_from([None, "stop", "length", "tool_calls", "content_filter"]) | json_values),
-    json_values,
-)
+call_pieces = st.fixed_dictionaries({}, optional={
+    "index": st.integers(0, 2) | json_values, "id": st.sampled_from(["call_1", "call_2"]) | json_values,
+    "function": st.fixed_dictionaries({}, optional={"name": json_values, "arguments": short_text | json_values})
+    | json_values})
+deltas = st.fixed_dictionaries({}, optional={"content": short_text | json_values, "refusal": json_values,
+                                             "tool_calls": st.lists(call_pieces, max_size=2) | json_values})
+finish_reasons = st.sampled_from([None, "stop", "length", "tool_calls", "content_filter"]) | json_values
+chat_chunks = st.builds(chunk, deltas | json_values, finish_reasons) | json_values
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -561,11 +578,16 @@ def test_generated_chat_streams_always_make_valid_events(chunks):
             events_adapter.validate_python(event)
 
 
+replies = st.fixed_dictionaries({}, optional={"content": json_values, "refusal": json_values,
+                                              "tool_calls": st.lists(call_pieces, max_size=2) | json_values})
+choices = st.fixed_dictionaries({}, optional={"message": replies | json_values, "finish_reason": finish_reasons,
+                                              "stop_reason": json_values})
+completions = st.fixed_dictionaries({"choices": st.lists(choices | json_values, max_size=2) | json_values},
+                                    optional={"usage": json_values, "id": json_values})
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(completion=st.fixed_dictionaries({"choices": st.lists(st.fixed_dictionaries({}, optional={
-    "message": st.fixed_dictionaries({}, optional={"content": json_values, "refusal": json_values, "tool_calls": json_values})
-    | json_values, "finish_reason": json_values, "stop_reason": json_values}) | json_values, max_size=2)},
-    optional={"usage": json_values, "id": json_values}))
+@given(completion=completions)
 def test_generated_completions_make_valid_messages_or_an_upstream_error(completion):
     try:
         types.Message.model_validate(chat_to_message(completion, model="gpt-4o"))

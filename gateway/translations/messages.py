@@ -10,6 +10,7 @@ ids) is refused with a 400 that names it.
 import hashlib
 import json
 import math
+import re
 import uuid
 
 import orjson
@@ -33,6 +34,13 @@ SOURCE_FIELDS = {"base64": ("data", "media_type"), "url": ("url",), "file": ("fi
 USER_MAX = 64  # OpenAI refuses a longer `user`; Claude Code's user_id is a JSON object of about 150 characters
 CHARS_PER_TOKEN = 4
 IMAGE_TOKENS = 1600  # what Anthropic charges for an image of the largest size it keeps unscaled
+# OpenAI's words for a limit, and Anthropic's, which Claude Code reads to compact or to lower max_tokens and retry.
+LIMIT_WORDINGS = [
+    (re.compile(r"context length is (\d+) tokens\. However, (?:your messages resulted in|you requested) (\d+)"),
+     "prompt is too long: {1} tokens > {0} maximum"),
+    (re.compile(r"is too large: (\d+)\. This model supports at most (\d+) completion tokens"),
+     "max_tokens: {0} > {1}, which is the maximum allowed number of output tokens for this model"),
+]
 
 
 def _fail(path: str, problem: str):
@@ -61,7 +69,8 @@ def _check_blocks(blocks: list, path: str, *, in_tool_result=False) -> None:
             if not isinstance(block.get(field), value_type):
                 _fail(f"{where}.{field}", f"Field required: a {'string' if value_type is str else 'object'}.")
         source = block.get("source") if kind in ("image", "document") else None
-        if source is not None and not all(isinstance(source.get(f), str) for f in SOURCE_FIELDS.get(source.get("type"), [None])):
+        fields = SOURCE_FIELDS.get(source.get("type"), [None]) if source is not None else ()
+        if not all(isinstance(source.get(field), str) for field in fields):
             _fail(f"{where}.source", "Input should be a base64, url or file source with its fields.")
         content = block.get("content") if kind == "tool_result" else None
         if isinstance(content, list):
@@ -117,7 +126,7 @@ def messages_request_check(data, *, counting: bool = False) -> dict:
         _fail("model", "Field required: a string.")
     max_tokens = data.get("max_tokens")
     if not counting and (type(max_tokens) is not int or max_tokens < 0):  # 0 only warms Anthropic's cache
-        _fail("max_tokens", "Field required: a positive integer.")
+        _fail("max_tokens", "Field required: an integer of at least 0.")
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
         _fail("messages", "Field required: a non-empty list of messages.")
@@ -135,7 +144,7 @@ def messages_request_check(data, *, counting: bool = False) -> dict:
     if data.get("system") is not None:
         _check_text_blocks(data["system"], "system")
     if data.get("tools") is not None or data.get("tool_choice") is not None:
-        _check_tools(data.get("tools") or [], data.get("tool_choice"))
+        _check_tools([] if data.get("tools") is None else data["tools"], data.get("tool_choice"))
     _check_options(data)
     return data
 
@@ -162,8 +171,8 @@ def _part(block: dict, path: str) -> dict:
         return {"type": "image_url", "image_url": {"url": source["url"]}}
     if kind == "document" and source.get("type") == "text":
         return {"type": "text", "text": source["data"]}
-    raise InvalidRequest(f"{path}: a '{kind}' block{' with a ' + repr(source.get('type')) + ' source' if source else ''} "
-                         "can only be sent to an Anthropic model.", param=path)
+    described = f"a '{kind}' block" + (f" with a {source.get('type')!r} source" if source else "")
+    _fail(path, f"{described} can only be sent to an Anthropic model.")
 
 
 def _user_messages(blocks: list, path: str) -> list[dict]:
@@ -179,7 +188,8 @@ def _user_messages(blocks: list, path: str) -> list[dict]:
         content = block.get("content") or ""
         text = content if isinstance(content, str) else _joined(content)
         if not isinstance(content, str):
-            parts += [_part(inner, f"{where}.content.{i}") for i, inner in enumerate(content) if inner["type"] != "text"]
+            parts += [_part(inner, f"{where}.content.{i}") for i, inner in enumerate(content)
+                      if inner["type"] != "text"]
         if block.get("is_error"):
             text = f"Error: {text}"
         results.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": text})
@@ -195,7 +205,8 @@ def _assistant_message(blocks: list, path: str) -> dict:
     for index, block in enumerate(blocks):
         if block["type"] == "tool_use":
             arguments = json.dumps(block["input"], ensure_ascii=False, separators=(",", ":"))
-            calls.append({"id": block["id"], "type": "function", "function": {"name": block["name"], "arguments": arguments}})
+            function = {"name": block["name"], "arguments": arguments}
+            calls.append({"id": block["id"], "type": "function", "function": function})
         elif block["type"] not in ("text", "thinking", "redacted_thinking"):
             _part(block, f"{path}.{index}")  # refuses server tool blocks and the like
     text = _joined(blocks)
@@ -310,7 +321,8 @@ def _call_fields(call: dict) -> tuple[str | None, str, object]:
     """(id, name, arguments) of an OpenAI tool call or a stream's piece of one, whatever the upstream put there."""
     function = call.get("function") if isinstance(call.get("function"), dict) else {}
     call_id, name = call.get("id"), function.get("name")
-    return call_id if isinstance(call_id, str) and call_id else None, name if isinstance(name, str) else "", function.get("arguments")
+    call_id = call_id if isinstance(call_id, str) and call_id else None
+    return call_id, name if isinstance(name, str) else "", function.get("arguments")
 
 
 def _new_id(prefix: str) -> str:
@@ -336,7 +348,8 @@ def chat_to_message(completion: dict, *, model: str) -> dict:
                if isinstance(text, str) and text]
     calls = reply.get("tool_calls") if isinstance(reply.get("tool_calls"), list) else []
     for call_id, name, arguments in (_call_fields(call) for call in calls if isinstance(call, dict)):
-        content.append({"type": "tool_use", "id": call_id or _new_id("toolu_"), "name": name, "input": _arguments(arguments)})
+        tool_id = call_id or _new_id("toolu_")
+        content.append({"type": "tool_use", "id": tool_id, "name": name, "input": _arguments(arguments)})
     stop_reason, stop_sequence = _stop(choice, any(block["type"] == "tool_use" for block in content))
     return {"id": _message_id(completion), "type": "message", "role": "assistant", "model": model, "content": content,
             "stop_reason": stop_reason, "stop_sequence": stop_sequence, "usage": _usage(completion.get("usage"))}
@@ -410,7 +423,8 @@ class ChatStreamToMessages:
             if isinstance(text, str) and text:
                 if self._open != "text":
                     events += self._open_block({"type": "text", "text": ""}, "text")
-                events.append(_event("content_block_delta", index=self._index, delta={"type": "text_delta", "text": text}))
+                delta_event = {"type": "text_delta", "text": text}
+                events.append(_event("content_block_delta", index=self._index, delta=delta_event))
         for call in delta.get("tool_calls") if isinstance(delta.get("tool_calls"), list) else []:
             events += self._tool_call(call)
         if choice.get("finish_reason"):
@@ -443,16 +457,19 @@ def error_event(error: GatewayError) -> bytes:
 
 
 def openai_error_to_anthropic(status: int, body: bytes) -> bytes:
-    """An OpenAI-format upstream's error answer in Anthropic's shape, its message kept."""
+    """An OpenAI-format upstream's error answer in Anthropic's shape, its message kept (limits in Anthropic's words)."""
     try:
         error = orjson.loads(body).get("error")
     except (orjson.JSONDecodeError, AttributeError):
         error = None
     message = error.get("message") if isinstance(error, dict) else error
     if not isinstance(message, str) or not message:
-        message = f"The upstream provider answered with HTTP status {status}."
+        return error_body(status, None, f"The upstream provider answered with HTTP status {status}.")
+    for pattern, wording in LIMIT_WORDINGS:
+        if found := pattern.search(message):
+            return error_body(status, None, wording.format(*found.groups()))
     if isinstance(error, dict) and error.get("code") == "context_length_exceeded":
-        message = f"prompt is too long: {message}"  # the words Claude Code looks for before it compacts
+        message = f"prompt is too long: {message}"
     return error_body(status, None, message)
 
 
