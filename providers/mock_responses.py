@@ -119,7 +119,8 @@ def response(request: dict, *, response_id: str, created_at: int, history: list[
             "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": prompt + output_tokens,
         },
-        "user": request.get("user"), "metadata": request.get("metadata") or {},
+        "metadata": request.get("metadata") or {},
+        **({"user": request["user"]} if "user" in request else {}),
     }
 
 
@@ -148,10 +149,17 @@ def input_items(request: dict, *, response_id: str) -> list[dict]:
     return listed
 
 
+def unfinished(answer: dict, status: str) -> dict:
+    """The response as it reads before it is done: no output, and no usage (OpenAI's examples show a null
+    that its schema does not allow)."""
+    started = {**answer, "status": status, "completed_at": None, "incomplete_details": None, "output": []}
+    del started["usage"]
+    return started
+
+
 def events(answer: dict, *, obfuscate: bool = True) -> list[dict]:
     """The stream that builds the finished response `answer`: typed events numbered from 0."""
-    started = {**answer, "status": "in_progress", "completed_at": None, "incomplete_details": None,
-               "output": [], "usage": None}
+    started = unfinished(answer, "in_progress")
     stream = [{"type": "response.created", "response": started}, {"type": "response.in_progress", "response": started}]
     for index, item in enumerate(answer["output"]):
         stream += _item_events(index, item, obfuscate)

@@ -93,7 +93,7 @@ class MockUpstream:
             if not (request.headers.get("Authorization", "").startswith("Bearer ") or request.headers.get("api-key")):
                 return openai_error(401, "You didn't provide an API key.", "invalid_request_error", None)
             data = fault = None
-            if request.method == "POST":
+            if body:  # a POST without one (cancel) has no model either
                 try:
                     data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
                     fault = self.faults.of(data.get("model") or "", flaky_status="503")

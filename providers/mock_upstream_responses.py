@@ -43,7 +43,7 @@ class ResponseRoutes:
                                          history=history, length=self.upstream.tokens)
         shown = answer
         if data.get("background") and not data.get("stream"):
-            shown = {**answer, "status": "queued", "completed_at": None, "output": [], "usage": None}
+            shown = mock_responses.unfinished(answer, "queued")
         if data.get("store", True):
             self.stored[response_id] = Stored(data, shown, answer, mock_responses.history(data, answer, history))
         headers = {"x-request-id": f"req_mock_{self.upstream.next_id()}"}
