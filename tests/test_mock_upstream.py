@@ -113,17 +113,18 @@ def test_a_response_stream_has_every_typed_event_in_order_and_no_done(upstream, 
     with client.responses.stream(model="gpt-4o", input="Hello there") as stream:
         events = list(stream)
         final = stream.get_final_response()
-    for event in events:
-        assert_valid("ResponseStreamEvent", event.model_dump(exclude_unset=True))
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert [e.type for e in events] == [
         "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
         *["response.output_text.delta"] * 9, "response.output_text.done", "response.content_part.done",
         "response.output_item.done", "response.completed"]
     assert final.output_text == REPLY and final.usage.output_tokens == 9
-    sent = raw(upstream, "POST", "/v1/responses", {"model": "gpt-4o", "input": "Hi", "stream": True})
+    sent = raw(upstream, "POST", "/v1/responses", {"model": "gpt-4o", "input": "Hello there", "stream": True})
     assert sent.headers["content-type"] == "text/event-stream" and "[DONE]" not in sent.text
-    assert [name for name, data in sse_events(sent.text)] == [data["type"] for name, data in sse_events(sent.text)]
+    for name, data in sse_events(sent.text):
+        assert_valid("ResponseStreamEvent", data)
+        assert name == data["type"]
+    assert len(sse_events(sent.text)) == len(events)
 
 
 def test_a_function_call_round_trip_through_previous_response_id(client):
@@ -142,13 +143,14 @@ def test_a_function_call_round_trip_through_previous_response_id(client):
     assert second.usage.input_tokens == 4 + 4 + 2  # the first turn's input and call (its arguments' words), the output
 
 
-def test_a_custom_tool_is_called_with_free_text(client):
+def test_a_custom_tool_is_called_with_free_text(client, upstream):
     tool = {"type": "custom", "name": "apply_patch", "description": "Apply a patch"}
     with client.responses.stream(model="gpt-5-codex", input="Fix it", tools=[tool]) as stream:
         events = list(stream)
-    for event in events:
-        assert_valid("ResponseStreamEvent", event.model_dump(exclude_unset=True))
     assert "response.custom_tool_call_input.done" in [e.type for e in events]
+    body = {"model": "gpt-5-codex", "input": "Fix it", "tools": [tool], "stream": True}
+    for _, data in sse_events(raw(upstream, "POST", "/v1/responses", body).text):
+        assert_valid("ResponseStreamEvent", data)
     [call] = stream.get_final_response().output
     assert (call.type, call.name, call.input) == ("custom_tool_call", "apply_patch", "Fix it")
 
@@ -340,7 +342,7 @@ def cached_system(name: str, ttl: str | None = None) -> list[dict]:
 
 
 def test_a_cached_prefix_is_written_once_then_read(claude, upstream):
-    kwargs = {"model": "claude-sonnet-4-5", "max_tokens": 100, "system": cached_system("caching", "1h"),
+    kwargs = {"model": "claude-haiku-4-5", "max_tokens": 100, "system": cached_system("caching", "1h"),
               "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello there",
                                                          "cache_control": {"type": "ephemeral"}}]},
                            {"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Once more"}]}
@@ -365,7 +367,7 @@ def test_a_changed_message_after_the_cached_system_reads_the_system_and_writes_t
 
 
 def test_a_stream_with_thinking_in_anthropics_event_order(claude, upstream):
-    with claude.beta.messages.stream(model="claude-sonnet-4-5", max_tokens=2048, messages=HELLO,
+    with claude.beta.messages.stream(model="claude-haiku-4-5", max_tokens=2048, messages=HELLO,
                                      thinking={"type": "enabled", "budget_tokens": 1024},
                                      betas=["interleaved-thinking-2025-05-14"]) as stream:
         events = [event.type for event in stream if event.type in (
