@@ -27,6 +27,7 @@ O_SERIES = re.compile(r"o\d")
 O_SERIES_REASONING = 64
 SERVICE_TIERS = {"flex", "priority", "scale"}  # answered as asked; anything else runs on "default"
 TOOL_ROLES = {"tool", "function"}
+ANSWERED_ROLES = {"user", *TOOL_ROLES}
 
 
 @dataclass
@@ -53,7 +54,7 @@ def _text(content) -> str:
 
 def _last_user_text(request: dict) -> str:
     """What the model answers: the last user message, or the tool result that came after it."""
-    said = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") in {"user", *TOOL_ROLES}]
+    said = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") in ANSWERED_ROLES]
     return _text(said[-1].get("content")) if said else ""
 
 
