@@ -30,7 +30,6 @@ import threading
 import time
 from collections import deque
 
-import orjson
 from aiohttp import web
 
 from . import mock_anthropic, mock_answers, mock_completions, mock_embeddings, mock_moderations
