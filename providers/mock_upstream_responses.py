@@ -49,7 +49,7 @@ class ResponseRoutes:
         headers = {"x-request-id": f"req_mock_{self.upstream.next_id()}"}
         if not data.get("stream"):
             tokens = answer["usage"]["output_tokens"] if shown is answer else 0
-            return await self.upstream.answer(request, shown, model=data["model"], tokens=tokens, headers=headers)
+            return await self.upstream.answer(shown, model=data["model"], tokens=tokens, headers=headers)
         obfuscate = (data.get("stream_options") or {}).get("include_obfuscation", True)
         events = [(mock_answers.typed_sse(event), event["type"] == "response.output_text.delta")
                   for event in mock_responses.events(answer, obfuscate=obfuscate)]

@@ -9,6 +9,7 @@ import openai
 import orjson
 import pytest
 
+from providers import mock_anthropic, mock_responses
 from tests.openapi import assert_valid
 
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -306,12 +307,16 @@ def _as_its_schema_allows(chunk: dict) -> dict:
     return {**{key: value for key, value in chunk.items() if value is not None}, "choices": choices}
 
 
-@pytest.mark.parametrize("operation", ["completions", "embeddings"])
-def test_azure_deployments_answer_completions_and_embeddings(upstream, operation):
-    path = f"/openai/deployments/my-deployment/{operation}?api-version=2024-10-21"
+@pytest.mark.parametrize("path, kind", [
+    ("/openai/deployments/my-deployment/completions?api-version=2024-10-21", "text_completion"),
+    ("/openai/deployments/my-deployment/embeddings?api-version=2024-10-21", "list"),
+    ("/openai/v1/chat/completions", "chat.completion"),
+    ("/openai/v1/embeddings", "list"),
+])
+def test_azure_paths_answer_completions_and_embeddings(upstream, path, kind):
     answer = httpx.post(upstream.url.removesuffix("/v1") + path, headers={"api-key": "azure-key"},
-                        json={"model": "my-deployment", "prompt": "Hi", "input": "Hi"})
-    assert answer.status_code == 200 and answer.json()["object"] in ("text_completion", "list")
+                        json={"model": "my-deployment", "prompt": "Hi", "input": "Hi", "messages": HELLO})
+    assert answer.status_code == 200 and answer.json()["object"] == kind
 
 
 # Moderations
@@ -447,3 +452,16 @@ def test_models_are_listed_in_the_shape_of_whoever_asks(claude, client):
     assert [m.id for m in models.data] == ["claude-haiku-4-5", "claude-sonnet-4-5"] and models.has_more
     assert models.data[0].display_name == "Claude Haiku 4.5" and models.last_id == "claude-sonnet-4-5"
     assert client.models.list().object == "list"
+
+
+# The builders, which Prism's in-process mock provider reuses
+
+
+def test_the_builders_answer_the_same_request_the_same_way():
+    request = {"model": "o3-cached-2", "input": "Hello there", "tools": [WEATHER]}
+    first = mock_responses.response(request, response_id="resp_1", created_at=1)
+    assert first == mock_responses.response(request, response_id="resp_1", created_at=1)
+    assert mock_responses.events(first) == mock_responses.events(first)
+    message = {"model": "claude-haiku-4-5", "max_tokens": 10, "messages": HELLO}
+    assert (mock_anthropic.message(message, message_id="msg_1", cache=mock_anthropic.PromptCache())
+            == mock_anthropic.message(message, message_id="msg_1", cache=mock_anthropic.PromptCache()))
