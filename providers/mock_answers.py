@@ -27,6 +27,7 @@ O_SERIES = re.compile(r"o\d")
 O_SERIES_REASONING = 64
 SERVICE_TIERS = {"flex", "priority", "scale"}  # answered as asked; anything else runs on "default"
 TOOL_ROLES = {"tool", "function"}
+ANSWERED_ROLES = {"user", *TOOL_ROLES}
 
 
 @dataclass
@@ -53,7 +54,7 @@ def _text(content) -> str:
 
 def _last_user_text(request: dict) -> str:
     """What the model answers: the last user message, or the tool result that came after it."""
-    said = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") in {"user", *TOOL_ROLES}]
+    said = [m for m in request.get("messages", []) if isinstance(m, dict) and m.get("role") in ANSWERED_ROLES]
     return _text(said[-1].get("content")) if said else ""
 
 
@@ -92,11 +93,7 @@ def reply_words(request: dict, length: int | None = None) -> list[str]:
 
 
 def _called_function(request: dict) -> tuple[str, str] | None:
-    """(name, "tool" or "function") when the request asks the model to call one; once a tool has answered
-    (the last message is its result), the model answers in words, as models do."""
-    messages = request.get("messages") or [{}]
-    if isinstance(messages[-1], dict) and messages[-1].get("role") in ("tool", "function"):
-        return None
+    """(name, "tool" or "function") when the request asks the model to call one."""
     tools, functions = request.get("tools"), request.get("functions")
     if _after_tool_result(request):
         return None

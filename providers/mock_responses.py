@@ -33,12 +33,16 @@ def _as_message(item) -> dict | None:
     return None
 
 
-def input_messages(request: dict) -> list[dict]:
+def _items(request: dict) -> list:
     given = request.get("input", [])
     items = [given] if isinstance(given, str) else given
     if not isinstance(items, list):
         raise TypeError("input must be a string or a list of items")
-    return [message for message in map(_as_message, items) if message]
+    return items
+
+
+def input_messages(request: dict) -> list[dict]:
+    return [message for message in map(_as_message, _items(request)) if message]
 
 
 def _called_tool(request: dict) -> dict | None:
@@ -134,10 +138,8 @@ def history(request: dict, answer: dict, previous: list[dict] = ()) -> list[dict
 
 def input_items(request: dict, *, response_id: str) -> list[dict]:
     """The input as the items `GET /v1/responses/{id}/input_items` lists, each with an id, oldest first."""
-    given = request.get("input", [])
-    items = [given] if isinstance(given, str) else given
     listed = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(_items(request)):
         item = {"type": "message", "role": "user", "content": item} if isinstance(item, str) else item
         item = {"type": "message", **item} if "role" in item else dict(item)
         if item["type"] == "message" and isinstance(item["content"], str):
@@ -149,10 +151,17 @@ def input_items(request: dict, *, response_id: str) -> list[dict]:
     return listed
 
 
+def unfinished(answer: dict, status: str) -> dict:
+    """The response as it reads before it is done: no output, and no usage (OpenAI's examples show a null
+    that its schema does not allow)."""
+    started = {**answer, "status": status, "completed_at": None, "incomplete_details": None, "output": []}
+    del started["usage"]
+    return started
+
+
 def events(answer: dict, *, obfuscate: bool = True) -> list[dict]:
     """The stream that builds the finished response `answer`: typed events numbered from 0."""
-    started = {**answer, "status": "in_progress", "completed_at": None, "incomplete_details": None,
-               "output": [], "usage": None}
+    started = unfinished(answer, "in_progress")
     stream = [{"type": "response.created", "response": started}, {"type": "response.in_progress", "response": started}]
     for index, item in enumerate(answer["output"]):
         stream += _item_events(index, item, obfuscate)

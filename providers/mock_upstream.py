@@ -30,7 +30,6 @@ import threading
 import time
 from collections import deque
 
-import orjson
 from aiohttp import web
 
 from . import mock_anthropic, mock_answers, mock_completions, mock_embeddings, mock_moderations
@@ -93,7 +92,7 @@ class MockUpstream:
             if not (request.headers.get("Authorization", "").startswith("Bearer ") or request.headers.get("api-key")):
                 return openai_error(401, "You didn't provide an API key.", "invalid_request_error", None)
             data = fault = None
-            if request.method == "POST":
+            if body:  # a POST without one (cancel) has no model either
                 try:
                     data = json.loads(body)  # not orjson: numbers such as 1e400 must pass, as they do at OpenAI
                     fault = self.faults.of(data.get("model") or "", flaky_status="503")
@@ -132,7 +131,7 @@ class MockUpstream:
                 return anthropic_error(400, "invalid_request_error", message, request_id=request_id)
         return route
 
-    async def answer(self, request, body: dict, *, model: str, tokens: int, headers: dict) -> web.Response:
+    async def answer(self, body: dict, *, model: str, tokens: int, headers: dict) -> web.Response:
         """A whole answer, after the time its tokens would have taken."""
         delay = delay_of(model, self.token_delay)
         if delay:
@@ -178,7 +177,7 @@ class MockUpstream:
         kwargs = {"completion_id": f"{prefix}-mock{self.next_id()}", "created": int(time.time()), "length": self.tokens}
         if not data.get("stream"):
             answer = answers.completion(data, **kwargs)
-            return await self.answer(request, answer, model=data["model"], tokens=answer["usage"]["completion_tokens"],
+            return await self.answer(answer, model=data["model"], tokens=answer["usage"]["completion_tokens"],
                                      headers=headers)
         events = [(sse(chunk), _is_token(chunk)) for chunk in answers.chunks(data, **kwargs)]
         return await self.stream(request, events, model=data["model"], fault=fault, headers=headers, end=DONE)

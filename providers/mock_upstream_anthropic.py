@@ -21,7 +21,7 @@ class AnthropicRoutes:
         answer = mock_anthropic.message(data, message_id=message_id, cache=self.cache, length=self.upstream.tokens)
         headers = {"request-id": request_id}
         if not data.get("stream"):
-            return await self.upstream.answer(request, answer, model=data["model"],
+            return await self.upstream.answer(answer, model=data["model"],
                                               tokens=answer["usage"]["output_tokens"], headers=headers)
         events = [(mock_answers.typed_sse(event), event["type"] == "content_block_delta")
                   for event in mock_anthropic.events(answer)]

@@ -43,13 +43,13 @@ class ResponseRoutes:
                                          history=history, length=self.upstream.tokens)
         shown = answer
         if data.get("background") and not data.get("stream"):
-            shown = {**answer, "status": "queued", "completed_at": None, "output": [], "usage": None}
+            shown = mock_responses.unfinished(answer, "queued")
         if data.get("store", True):
             self.stored[response_id] = Stored(data, shown, answer, mock_responses.history(data, answer, history))
         headers = {"x-request-id": f"req_mock_{self.upstream.next_id()}"}
         if not data.get("stream"):
             tokens = answer["usage"]["output_tokens"] if shown is answer else 0
-            return await self.upstream.answer(request, shown, model=data["model"], tokens=tokens, headers=headers)
+            return await self.upstream.answer(shown, model=data["model"], tokens=tokens, headers=headers)
         obfuscate = (data.get("stream_options") or {}).get("include_obfuscation", True)
         events = [(mock_answers.typed_sse(event), event["type"] == "response.output_text.delta")
                   for event in mock_responses.events(answer, obfuscate=obfuscate)]
