@@ -347,7 +347,7 @@ def test_a_text_stream_in_anthropic_order():
     message = sdk_message(parsed)
     assert message.content[0].text == "Hello from Prism's mock model! You said: Hello"
     assert (message.id, message.model, message.usage.input_tokens) == ("msg_chatcmpl-1", "gpt-4o", 2)
-    assert translator.usage == {"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}
+    assert translator.usage.items() >= {"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}.items()
 
 
 def test_a_tool_call_stream_from_the_mock():

@@ -408,7 +408,7 @@ def test_a_stream_cut_by_max_output_tokens_ends_incomplete():
     assert types_of(events)[-2:] == ["response.output_item.done", "response.incomplete"]
     assert events[-2]["item"]["status"] == "incomplete"
     assert events[-1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
-    assert translator.usage == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
+    assert translator.usage.items() >= {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}.items()
     for event in events:
         assert_valid("ResponseStreamEvent", event)
 
@@ -519,7 +519,7 @@ def test_a_chat_stream_becomes_a_completions_stream(include_usage):
     assert text == "Hello from Prism's mock model! You said: Hi"
     assert chunks[-1 - include_usage]["choices"][0]["finish_reason"] == "stop"
     assert ("usage" in chunks[-1]) is include_usage
-    assert translator.usage == {"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}
+    assert translator.usage.items() >= {"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}.items()
 
 
 def test_sdk_completions_create_whole_and_streamed():
