@@ -32,6 +32,17 @@ def upstream():
     server.stop()
 
 
+@pytest.fixture
+async def anthropic_upstream(upstream, settings):
+    """The Anthropic provider pointed at the mock's Anthropic Messages API (providers read settings once)."""
+    from providers.registry import providers_reset
+
+    settings.ANTHROPIC_BASE_URL = upstream.url.removesuffix("/v1")
+    await providers_reset()
+    yield upstream
+    await providers_reset()
+
+
 class ServerThread(threading.Thread):
     """Prism's ASGI application under uvicorn, on a thread of the test process (so it shares the test DB)."""
 

@@ -5,20 +5,10 @@ import httpx2 as httpx
 import orjson
 import pytest
 
-from providers.registry import providers_reset
 from tests.conftest import usage_records
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 SYSTEM = [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}]
-
-
-@pytest.fixture
-async def anthropic_upstream(upstream, settings):
-    """The provider pointed at the mock's Anthropic Messages API."""
-    settings.ANTHROPIC_BASE_URL = upstream.url.removesuffix("/v1")
-    await providers_reset()
-    yield upstream
-    await providers_reset()
 
 
 @pytest.fixture

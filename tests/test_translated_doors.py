@@ -6,7 +6,6 @@ import openai
 import orjson
 import pytest
 
-from providers.registry import providers_reset
 from tests.conftest import usage_records
 from tests.openapi import assert_valid
 
@@ -14,16 +13,8 @@ WEATHER = {"type": "function", "name": "get_weather", "description": "Weather in
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 
 
-@pytest.fixture
-async def claude_upstream(upstream, settings):
-    settings.ANTHROPIC_BASE_URL = upstream.url.removesuffix("/v1")
-    await providers_reset()
-    yield upstream
-    await providers_reset()
-
-
 @pytest.mark.parametrize("model", ["mock-1", "claude-haiku-4-5"])
-def test_responses_through_a_chat_only_provider(model, openai_client, claude_upstream):
+def test_responses_through_a_chat_only_provider(model, openai_client, anthropic_upstream):
     response = openai_client.responses.with_raw_response.create(model=model, input="Hello there",
                                                                instructions="Be terse.")
     assert_valid("Response", orjson.loads(response.text))
@@ -34,7 +25,7 @@ def test_responses_through_a_chat_only_provider(model, openai_client, claude_ups
 
 
 @pytest.mark.parametrize("model", ["mock-1", "claude-haiku-4-5"])
-def test_a_streamed_response_through_a_chat_only_provider(model, openai_client, claude_upstream):
+def test_a_streamed_response_through_a_chat_only_provider(model, openai_client, anthropic_upstream):
     with openai_client.responses.stream(model=model, input="Hello there") as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_response()
