@@ -3,6 +3,7 @@
     proxy = TcpProxy(5432)        # forwards 127.0.0.1:<proxy.port> to 127.0.0.1:5432
     proxy.cut()                   # closes every connection and refuses new ones, as a server that is gone
     proxy.black_hole()            # accepts and keeps connections but forwards nothing, as a lost network
+    proxy.black_hole(new_connections=False)  # only the open connections stall (a failover, a dropped NAT entry)
     proxy.restore()               # forwards again (what a black hole held back is delivered)
     proxy.close()
 """
@@ -16,8 +17,8 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self._flowing = threading.Event()
-        self._flowing.set()
+        self._gates: set[threading.Event] = set()  # one per connection: set while it forwards
+        self._new_connections_flow = True
         self._cut = False
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -29,14 +30,23 @@ class TcpProxy:
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _close(sock)
-        self._flowing.set()  # relays held by a black hole find their sockets closed
+        self._open_gates()  # relays held by a black hole find their sockets closed
 
-    def black_hole(self) -> None:
-        self._flowing.clear()
+    def black_hole(self, *, new_connections: bool = True) -> None:
+        self._new_connections_flow = not new_connections
+        with self._lock:
+            for gate in self._gates:
+                gate.clear()
 
     def restore(self) -> None:
         self._cut = False
-        self._flowing.set()
+        self._new_connections_flow = True
+        self._open_gates()
+
+    def _open_gates(self):
+        with self._lock:
+            for gate in self._gates:
+                gate.set()
 
     def close(self) -> None:
         _close(self._listener)
@@ -55,7 +65,12 @@ class TcpProxy:
 
     def _connect(self, client):
         self._track(client)
-        self._flowing.wait()  # a black hole accepts, and no more
+        gate = threading.Event()
+        if self._new_connections_flow:
+            gate.set()
+        with self._lock:
+            self._gates.add(gate)
+        gate.wait()  # a black hole accepts, and no more
         try:
             upstream = socket.create_connection(self.target)
         except OSError:
@@ -65,17 +80,17 @@ class TcpProxy:
         if self._cut:
             _close(client), _close(upstream)
             return
-        threading.Thread(target=self._relay, args=(upstream, client), daemon=True).start()
-        self._relay(client, upstream)
+        threading.Thread(target=self._relay, args=(upstream, client, gate), daemon=True).start()
+        self._relay(client, upstream, gate)
 
-    def _relay(self, source, destination):
+    def _relay(self, source, destination, gate):
         while True:
-            self._flowing.wait()
+            gate.wait()
             try:
                 data = source.recv(65536)
                 if not data:
                     break
-                self._flowing.wait()  # bytes read as a black hole began wait for its end
+                gate.wait()  # bytes read as a black hole began wait for its end
                 destination.sendall(data)
             except OSError:
                 break

@@ -113,3 +113,17 @@ def test_a_black_holed_database_answers_503_within_the_connect_timeout(prism, te
         assert time.monotonic() < deadline, "Prism did not recover"
     assert ready(prism) == 200
     usage_records(2, timeout=15)
+
+
+def test_a_connection_that_stops_answering_is_dropped_for_a_new_one(prism, tenant, api_key, database_proxy):
+    """As after a failover, or a firewall forgetting the connection: the open one hangs, a new one works."""
+    assert chat(prism, api_key).status_code == 200
+    usage_records(1)
+
+    database_proxy.black_hole(new_connections=False)
+    key = new_key(tenant)
+    deadline = time.monotonic() + 15
+    while (status := chat(prism, key, timeout=20).status_code) != 200:
+        assert status == 503 and time.monotonic() < deadline, "Prism kept waiting on the stalled connection"
+    assert ready(prism) == 200
+    usage_records(2, timeout=20)  # the usage writer's connection was stalled too
