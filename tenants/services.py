@@ -86,7 +86,8 @@ def usage_records_create(*, records: list[dict]) -> list[tuple[dict, str]]:
     stored (a tenant or key deleted meanwhile), each with the database's reason.
     """
     prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
-    records = [usage_record_clean(record) for record in records]
+    # Cleaned, and each request once (a spool taken over twice may hold a record twice).
+    records = list({record["request_id"]: record for record in map(usage_record_clean, records)}.values())
     for record in records:
         record["cost"] = usage_cost_clean(usage_cost(record, prices))
     refused = _records_store_all(records)
