@@ -133,6 +133,8 @@ class Spool:
         records = []
         for lock_path in sorted(self.directory.glob("usage-*.lock")):
             owner = lock_path.name.removeprefix("usage-").removesuffix(".lock")
+            if owner == self.owner:
+                continue
             try:
                 lock_fd = os.open(lock_path, os.O_RDWR)
             except FileNotFoundError:  # another process just took these over
