@@ -1,6 +1,8 @@
-"""ASGI lifespan: at shutdown, store the waiting usage records and close upstream connections.
+"""ASGI lifespan: at startup, take over the usage of dead processes; at shutdown, store the waiting
+usage records and close upstream connections.
 
-Servers without lifespan events (daphne) rely on the usage writer's exit hook instead.
+Servers without lifespan events (daphne) start the usage writer at their first request and rely on its
+exit hook instead.
 """
 
 from providers.registry import providers_reset
@@ -12,6 +14,7 @@ async def lifespan(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            usage_writer.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await usage_writer.flush()

@@ -1,18 +1,20 @@
 """Usage records: built when a request ends, stored in batches off the response path, never dropped.
 
-Records wait in memory and are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner when a
-batch is full), on a worker thread of their own: key and route lookups, which share Django's
-thread-sensitive thread, never wait behind a large batch. A failed write keeps them for the next
-try; at exit the process writes what is left. Request ids are unique, so a batch written twice is
-still counted once.
+Records wait in memory, and on disk in this process's spool (`usage_spool`: a kill -9 loses none), and
+are written every PRISM_USAGE_FLUSH_INTERVAL seconds (or sooner when a batch is full), on a database
+thread of their own: key and route lookups never wait behind a large batch. A database that cannot be
+reached keeps them for the next try; records it refuses go to the dead letter and never hold back the
+others. At exit the process writes what is left; what it cannot write stays in the spool, and the next
+process to start takes it over. Request ids are unique, so a record written twice is still counted once.
 """
 
 import asyncio
 import atexit
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
@@ -20,6 +22,7 @@ from django.utils import timezone
 from tenants.services import usage_records_create
 
 from .observability import USAGE_QUEUE
+from .usage_spool import Spool, dead_letter
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +72,29 @@ def usage_record(context) -> dict:
 class UsageWriter:
     def __init__(self):
         self.pending: list[dict] = []
+        self.spool = Spool()
+        self._started = False
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prism-usage")  # one connection
         self._task = None
         self._lock, self._lock_loop = None, None
         atexit.register(self.flush_sync)
 
+    def start(self) -> None:
+        """Open this process's spool and queue the records of dead processes (once; at startup or first use)."""
+        if not self._started:
+            self._started = True
+            self.pending += self.spool.open()
+            self._wake()
+
     def add(self, record: dict) -> None:
+        self.start()
+        self.spool.append(record)
         self.pending.append(record)
+        self._wake()
+
+    def _wake(self) -> None:
         USAGE_QUEUE.set(len(self.pending))
-        if self._task is None or self._task.done():
+        if self.pending and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self):
@@ -91,18 +109,29 @@ class UsageWriter:
                 await asyncio.sleep(settings.PRISM_USAGE_FLUSH_INTERVAL * 4)
 
     async def flush(self):
-        """Store every waiting record, as at shutdown."""
-        while self.pending:
-            await self._store_next()
+        """Store every waiting record, as at shutdown (what the database will not take stays in the spool)."""
+        try:
+            while self.pending:
+                await self._store_next()
+        except DatabaseError:
+            logger.exception("Could not store %d usage records; they stay in the spool", len(self.pending))
 
     async def _store_next(self):
         """Store the oldest batch; one write at a time, so that a flush never writes the batch being written."""
         async with self._write_lock():
             batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
             if batch:
-                await database_sync_to_async(usage_records_create, thread_sensitive=False)(records=batch)
-                del self.pending[: len(batch)]  # records leave the queue only once stored; new ones join its end
-                USAGE_QUEUE.set(len(self.pending))
+                self.spool.rotate()
+                store = sync_to_async(usage_records_create, thread_sensitive=False, executor=self._thread)
+                self._stored(batch, await store(records=batch))
+
+    def _stored(self, batch: list[dict], refused: list[tuple[dict, str]]) -> None:
+        """The batch is in the database, but for the refused records, which go to the dead letter first."""
+        if refused:
+            dead_letter(refused)
+        del self.pending[: len(batch)]  # records leave the queue only once stored; new ones join its end
+        self.spool.done(len(batch))
+        USAGE_QUEUE.set(len(self.pending))
 
     def _write_lock(self) -> asyncio.Lock:
         """The lock of the running event loop (tests run one loop after another)."""
@@ -113,10 +142,13 @@ class UsageWriter:
 
     def flush_sync(self):
         """At exit, with no event loop left: store what is left, a batch at a time."""
-        while self.pending:
-            batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
-            usage_records_create(records=batch)
-            del self.pending[: len(batch)]
+        try:
+            while self.pending:
+                batch = self.pending[: settings.PRISM_USAGE_BATCH_SIZE]
+                self._stored(batch, usage_records_create(records=batch))
+        except DatabaseError:
+            logger.exception("Could not store %d usage records at exit; they stay in the spool", len(self.pending))
+        self.spool.close()
 
 
 usage_writer = UsageWriter()

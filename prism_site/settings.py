@@ -73,9 +73,16 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An unreachable database fails fast (503), rather than hanging requests: connecting takes at most
+# DB_CONNECT_TIMEOUT seconds, and so does a hot-path lookup in all (tenants/database.py); PostgreSQL
+# cancels any statement running longer than DB_STATEMENT_TIMEOUT_MS (0: never).
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # An unreachable database fails fast (503), rather than hanging requests.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if DB_STATEMENT_TIMEOUT_MS:
+        options["options"] = f"{options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent readers while the usage writer writes (WAL, which is crash-safe without a sync per
     # commit); tests use a file so that other processes can share it.
@@ -179,6 +186,9 @@ PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
 # Usage records are written in batches this often, or sooner when this many are waiting.
 PRISM_USAGE_FLUSH_INTERVAL = env.float("PRISM_USAGE_FLUSH_INTERVAL", default=0.5)
 PRISM_USAGE_BATCH_SIZE = env.int("PRISM_USAGE_BATCH_SIZE", default=500)
+# Each process appends its usage records here until they are stored (a kill -9 loses none), and the
+# records the database refuses go to dead-letter.jsonl here (gateway/usage_spool.py).
+PRISM_SPOOL_DIR = env.path("PRISM_SPOOL_DIR", default=BASE_DIR / "var" / "spool")
 
 # The quickstart's demo key, kept in the local .env so re-running it prints the same key.
 PRISM_DEMO_KEY = env.str("PRISM_DEMO_KEY", default="")

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import Q, Sum
 
 from .credentials import credential_decrypt
+from .database import lookup_deadline, off_request
 from .models import ApiKey, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
 
 
@@ -62,6 +63,7 @@ class RouteRule:
     endpoint: str = ""
 
 
+@off_request(lookup_deadline)
 def key_info_get(*, prefix: str) -> KeyInfo | None:
     api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
     if api_key is None:
@@ -82,6 +84,7 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
     )
 
 
+@off_request(lookup_deadline)
 def route_rules_list(*, tenant_id: int) -> tuple[RouteRule, ...]:
     """The active rules that apply to a tenant: its own and the global ones."""
     rules = RoutingRule.objects.filter(Q(tenant_id=tenant_id) | Q(tenant__isnull=True), is_active=True)
@@ -100,6 +103,7 @@ def route_rules_list(*, tenant_id: int) -> tuple[RouteRule, ...]:
     )
 
 
+@off_request()
 def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     """Tokens a key or a tenant used since `since`, by the stored usage records."""
     owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
@@ -107,6 +111,7 @@ def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0
 
 
+@off_request(lookup_deadline)
 def provider_keys_get(*, tenant_id: int) -> dict[str, str]:
     """A tenant's own provider keys, decrypted, by provider name."""
     credentials = ProviderCredential.objects.filter(tenant_id=tenant_id)

@@ -1,18 +1,18 @@
 """Writes: creating tenants, issuing and revoking keys, storing usage."""
 
-import logging
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from .database import off_request
 from .keys import NewKey, key_generate, key_hash, key_prefix
 from .models import ApiKey, ModelPrice, Tenant, UsageHour, UsageRecord
+from .usage_cleaning import usage_cost_clean, usage_record_clean
 
-logger = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
 
 
@@ -75,34 +75,59 @@ def usage_cost(record: dict, prices: dict) -> Decimal:
             + record["completion_tokens"] * price.output_per_million) / MILLION
 
 
-def usage_records_create(*, records: list[dict]) -> None:
+@off_request()
+def usage_records_create(*, records: list[dict]) -> list[tuple[dict, str]]:
     """Store a batch of usage records and add them to the hourly totals, each exactly once.
 
-    The batch goes in as one transaction. If it is refused, the records already stored are left out
-    (as when a process exits while its last batch is being written), and the rest are stored one by
-    one, so that a record naming a tenant or key deleted meanwhile cannot hold back the others; it is
-    skipped and logged.
+    Records are cleaned first (`usage_cleaning`). The batch goes in as one transaction. If it is refused
+    (other than by an unreachable database, which raises), the records already stored are left out (as
+    when a process exits while its last batch is being written), the rest are tried again together and
+    then one by one, so that no record can hold back the others. Returns the records that could not be
+    stored (a tenant or key deleted meanwhile), each with the database's reason.
     """
     prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
+    # Cleaned, and each request once (a spool taken over twice may hold a record twice).
+    records = list({record["request_id"]: record for record in map(usage_record_clean, records)}.values())
     for record in records:
-        record["cost"] = usage_cost(record, prices)
-    try:
-        _records_store(records)
-    except IntegrityError:
-        stored = set(UsageRecord.objects.filter(request_id__in=[record["request_id"] for record in records])
-                     .values_list("request_id", flat=True))
-        for record in records:
-            if record["request_id"] in stored:
-                continue
-            try:
-                _records_store([record])
-            except IntegrityError:
-                logger.warning("Skipped usage record %s: its tenant or key is gone", record)
+        record["cost"] = usage_cost_clean(usage_cost(record, prices))
+    refused = _records_store_all(records)
     last_used = {}
+    refused_ids = {record["request_id"] for record, _ in refused}
     for record in sorted(records, key=lambda record: record["created_at"]):
-        last_used[record["api_key_id"]] = record["created_at"]
+        if record["request_id"] not in refused_ids:
+            last_used[record["api_key_id"]] = record["created_at"]
     for api_key_id, when in last_used.items():
         ApiKey.objects.filter(id=api_key_id).update(last_used_at=when)
+    return refused
+
+
+UNREACHABLE = (OperationalError, InterfaceError)
+# Why a database refuses records (a driver raises ValueError for text it cannot encode).
+REFUSED = (DatabaseError, ValueError, TypeError)
+
+
+def _records_store_all(records: list[dict]) -> list[tuple[dict, str]]:
+    """Store what can be stored; return the rest with the reason (see usage_records_create)."""
+    if _refusal(records) is None:
+        return []
+    stored = set(UsageRecord.objects.filter(request_id__in=[record["request_id"] for record in records])
+                 .values_list("request_id", flat=True))
+    records = [record for record in records if record["request_id"] not in stored]
+    if len(records) > 1 and _refusal(records) is None:
+        return []
+    refusals = [(record, _refusal([record])) for record in records]
+    return [(record, reason) for record, reason in refusals if reason is not None]
+
+
+def _refusal(records: list[dict]) -> str | None:
+    """Store the records in one transaction; None if they went in, else why not."""
+    try:
+        _records_store(records)
+    except UNREACHABLE:
+        raise
+    except REFUSED as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 RECORD_COLUMNS = [
