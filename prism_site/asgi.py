@@ -10,17 +10,30 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
+from django.http import Http404  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
 from gateway.endpoint import ChatCompletionsEndpoint  # noqa: E402
 from gateway.lifespan import lifespan  # noqa: E402
+
+
+class StaticFiles(ASGIStaticFilesHandler):
+    """Django's static files; a path that climbs out of them (/static/../x) is not found, not a 500."""
+
+    def serve(self, request):
+        try:
+            return super().serve(request)
+        except SuspiciousFileOperation:
+            raise Http404("No such file.") from None
+
 
 application = ProtocolTypeRouter(
     {
         "http": URLRouter(
             [
                 path("v1/chat/completions", ChatCompletionsEndpoint()),
-                re_path(r"", ASGIStaticFilesHandler(django_application)),
+                re_path(r"", StaticFiles(django_application)),
             ]
         ),
         "lifespan": lifespan,
