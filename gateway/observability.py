@@ -14,9 +14,10 @@ import os
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
-from providers.registry import provider_catalogue
+from providers.config import router_config_load
 
 from .errors import AuthenticationFailed, PermissionDenied
 
@@ -39,25 +40,33 @@ MAX_MODEL_LABELS = 1000
 _model_labels: set[str] = set()
 
 
-def model_label(served: str, requested: str) -> str:
-    """The served model if a provider's catalogue or config.yml names it, or a route or the upstream renamed the
-    requested model (so it is not the client's string); else "other". Invented names cannot grow the series."""
+def model_label(record: dict) -> str:
+    """The served model if the catalogue of the provider that served it names it, or a route or the upstream
+    renamed the requested model (so it is not the client's string); else "other". Clients invent names,
+    and each name would be new series in every metric."""
+    served = record["served_model"] or "-"
     if served in _model_labels:
         return served
-    if (served != requested or served in _models_named(str(settings.PRISM_ROUTER_CONFIG))) and (
-            len(_model_labels) < MAX_MODEL_LABELS):
+    named = served != record["requested_model"] or served in _catalogue(record["provider"] or "",
+                                                                         str(settings.PRISM_ROUTER_CONFIG))
+    if named and len(_model_labels) < MAX_MODEL_LABELS:
         _model_labels.add(served)
         return served
     return OTHER_MODELS
 
 
-@functools.lru_cache(maxsize=4)
-def _models_named(router_config) -> frozenset[str]:
-    return frozenset(model for models in provider_catalogue().values() for model in models)
+@functools.lru_cache(maxsize=64)
+def _catalogue(provider: str, router_config: str) -> frozenset[str]:
+    """The models one provider names. Its class is loaded by now (it served the request); loading every
+    provider's, as /v1/models does, would stall the event loop for the Anthropic SDK's import."""
+    if provider in settings.PRISM_PROVIDERS:
+        return frozenset(import_string(settings.PRISM_PROVIDERS[provider]).models)
+    declared = router_config_load()["providers"].get(provider) or {}
+    return frozenset(declared.get("models") or ()) | frozenset(declared.get("renames") or ())
 
 
 def request_observe(record: dict, tenant_name: str) -> None:
-    model = model_label(record["served_model"] or "-", record["requested_model"])
+    model = model_label(record)
     requests, prompt, completion, latency, first_token = _series(tenant_name, model, record["status_code"])
     requests.inc()
     prompt.inc(record["prompt_tokens"])
