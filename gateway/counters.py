@@ -1,15 +1,18 @@
 """Shared counters for rate limits and budgets: in-process by default, Redis when REDIS_URL is set.
 
 `add()` adds to several counters at once, atomically, unless that would take one of them over its
-limit; then it adds to none. It returns the counters' values, to report what remains. With Redis a Lua script does this in one round trip, so any number of
-Prism processes share one exact limit.
+limit; then it adds to none. It returns the counters' values, to report what remains. With Redis a Lua
+script does this in one round trip, so any number of Prism processes share one exact limit. Any Redis
+failure raises CountersUnavailable.
 """
 
 import asyncio
+import functools
 import time
 
 import redis.asyncio as redis
 from django.conf import settings
+from redis.exceptions import RedisError
 
 ADD_SCRIPT = """
 local values = {}
@@ -39,14 +42,27 @@ class Counter:
         self.key, self.amount, self.limit, self.ttl = key, amount, limit, ttl
 
 
+class CountersUnavailable(Exception):
+    """The counters cannot be read or changed now (Redis is unreachable, too slow or out of connections)."""
+
+
 class LocalCounters:
+    # Expired windows are deleted every this many seconds, so counters of past minutes do not pile up.
+    SWEEP_INTERVAL = 60
+
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self._values: dict[str, tuple[int, float]] = {}
+        self._next_sweep = clock() + self.SWEEP_INTERVAL
+
+    def __len__(self):
+        return len(self._values)
 
     async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
         """Return (0, values after adding) if all were added, else (1-based index of the refused one, values)."""
         now = self.clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
         current = [self._get(c.key, now) for c in counters]
         for index, (counter, value) in enumerate(zip(counters, current)):
             if counter.limit is not None and counter.amount > 0 and value + counter.amount > counter.limit:
@@ -68,6 +84,24 @@ class LocalCounters:
             return 0
         return value
 
+    def _sweep(self, now):
+        self._values = {key: entry for key, entry in self._values.items() if entry[1] > now}
+        self._next_sweep = now + self.SWEEP_INTERVAL
+
+
+def _redis_call(method):
+    """Make every way a Redis call can fail one CountersUnavailable: redis-py's errors (connection, timeout, no
+    free connection in the pool), the OS's, and the RuntimeError uvloop raises on a transport that Redis closed."""
+
+    @functools.wraps(method)
+    async def call(*args, **kwargs):
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError, RuntimeError) as failure:
+            raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
+
+    return call
+
 
 class RedisCounters:
     def __init__(self, url: str):
@@ -75,19 +109,30 @@ class RedisCounters:
         self._clients = {}
 
     def client(self):
-        """(client, add script) with one connection pool per event loop (the tests run several loops)."""
+        """(client, add script) with one connection pool per event loop (the tests run several loops).
+
+        A burst above PRISM_REDIS_MAX_CONNECTIONS waits for a free connection (up to PRISM_REDIS_TIMEOUT)
+        rather than failing; the same timeout bounds connecting and every command.
+        """
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            client = redis.Redis.from_url(self.url)
+            timeout = settings.PRISM_REDIS_TIMEOUT
+            pool = redis.BlockingConnectionPool.from_url(
+                self.url, max_connections=settings.PRISM_REDIS_MAX_CONNECTIONS, timeout=timeout,
+                socket_connect_timeout=timeout, socket_timeout=timeout,
+            )
+            client = redis.Redis(connection_pool=pool)
             self._clients[loop] = (client, client.register_script(ADD_SCRIPT))
         return self._clients[loop]
 
+    @_redis_call
     async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
         client, script = self.client()
         args = [part for c in counters for part in (c.amount, -1 if c.limit is None else c.limit, c.ttl)]
         refused, *values = await script(keys=[c.key for c in counters], args=args)
         return int(refused), [int(value) for value in values]
 
+    @_redis_call
     async def set_default(self, key: str, value: int, ttl: int) -> None:
         client, _ = self.client()
         await client.set(key, value, ex=ttl, nx=True)

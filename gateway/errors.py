@@ -1,8 +1,13 @@
 """Errors the gateway answers with, all rendered in OpenAI's shape: {"error": {message, type, param, code}}."""
 
+import logging
+
 import orjson
+from django.db import DatabaseError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 class GatewayError(Exception):
@@ -133,6 +138,9 @@ _DRF_ERRORS = {
 
 def drf_exception_handler(exc, context):
     """Render DRF's own exceptions in OpenAI's error shape, so every endpoint answers alike."""
+    if isinstance(exc, DatabaseError):
+        logger.error("Database error in %s", context["request"].path, exc_info=exc)
+        exc = ServiceUnavailable("Prism's database is unavailable.")
     if not isinstance(exc, GatewayError):
         error_class = next((cls for base, cls in _DRF_ERRORS.items() if isinstance(exc, base)), None)
         if error_class is None:

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants.models import Tenant
-from tenants.usage_reports import tenants_visible, usage_report, usage_selection
+from tenants.usage_reports import SelectionInvalid, tenants_visible, usage_report, usage_selection
 
 from .authentication import KeyHolder, PrismKeyAuthentication
+from .errors import InvalidRequest
 
 
 class UsageReport(APIView):
@@ -21,7 +22,10 @@ class UsageReport(APIView):
             tenants = Tenant.objects.filter(id=request.auth.tenant_id)
         else:
             tenants = tenants_visible(request.user)
-        selection = usage_selection(request.query_params, tenants=tenants)
+        try:
+            selection = usage_selection(request.query_params, tenants=tenants)
+        except SelectionInvalid as invalid:
+            raise InvalidRequest(str(invalid), param=invalid.param) from None
         period = selection.period
         return Response({"object": "usage.report", "period": {"name": period.name, "since": period.since,
                                                                "until": period.until}, **usage_report(selection)})

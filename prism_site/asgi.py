@@ -10,11 +10,24 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.exceptions import SuspiciousFileOperation  # noqa: E402
+from django.http import Http404  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
 from gateway import operations as op  # noqa: E402
 from gateway.endpoint import GatewayEndpoint  # noqa: E402
 from gateway.lifespan import lifespan  # noqa: E402
+
+
+class StaticFiles(ASGIStaticFilesHandler):
+    """Django's static files; a path that climbs out of them (/static/../x) is not found, not a 500."""
+
+    def serve(self, request):
+        try:
+            return super().serve(request)
+        except SuspiciousFileOperation:
+            raise Http404("No such file.") from None
+
 
 application = ProtocolTypeRouter(
     {
@@ -30,7 +43,7 @@ application = ProtocolTypeRouter(
                 path("v1/moderations", GatewayEndpoint(op.MODERATIONS)),
                 path("v1/messages", GatewayEndpoint(op.MESSAGES)),
                 path("v1/messages/count_tokens", GatewayEndpoint(op.COUNT_TOKENS)),
-                re_path(r"", ASGIStaticFilesHandler(django_application)),
+                re_path(r"", StaticFiles(django_application)),
             ]
         ),
         "lifespan": lifespan,

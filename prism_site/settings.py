@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "channels",
+    "axes",
     "tenants",
     "gateway",
 ]
@@ -50,7 +51,31 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with the lockout page
 ]
+
+# HTTPS. With DEBUG off, cookies are Secure and HSTS is on; HSTS only goes out over HTTPS, so plain-HTTP
+# health checks and the quickstart (DEBUG=1, http://127.0.0.1) are unaffected. Behind a proxy that
+# terminates TLS, name the header it sets (SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO, value https).
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]  # load balancers and scrapers probe over plain HTTP
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+
+# Logins to the admin and the dashboard (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username, or from one client address, that username or address is locked out for AXES_COOLOFF_MINUTES.
+# The address is REMOTE_ADDR: behind a proxy, run the server with --proxy-headers so it is the client's.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "dashboard/lockout.html"
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "prism_site.urls"
 ASGI_APPLICATION = "prism_site.asgi.application"
@@ -179,8 +204,22 @@ PRISM_UPSTREAM_TIMEOUT = env.float("PRISM_UPSTREAM_TIMEOUT", default=600.0)
 PRISM_UPSTREAM_RETRIES = env.int("PRISM_UPSTREAM_RETRIES", default=2)
 PRISM_RETRY_BACKOFF = env.float("PRISM_RETRY_BACKOFF", default=0.25)
 PRISM_RETRY_MAX_WAIT = env.float("PRISM_RETRY_MAX_WAIT", default=10.0)
+# /metrics: with a token, only requests bearing it (Authorization: Bearer ...); without, only this machine.
+PRISM_METRICS_TOKEN = env.str("PRISM_METRICS_TOKEN", default="")
+# What a request without max_tokens reserves against token limits and budgets: the most its model may
+# answer, by the longest prefix of the model's name ("gpt-4o=16384,o3=100000" in the environment).
+PRISM_DEFAULT_MAX_OUTPUT_TOKENS = env.int("PRISM_DEFAULT_MAX_OUTPUT_TOKENS", default=4096)
+PRISM_OUTPUT_CAPS = {
+    "gpt-4o": 16384, "gpt-4.1": 32768, "o1": 100000, "o3": 100000, "o4": 100000,
+    "claude-opus-4": 32000, "claude-sonnet-4": 64000, "claude-haiku-4": 64000,
+    **env.dict("PRISM_OUTPUT_CAPS", cast={"value": int}, default={}),
+}
 # Rate-limit and budget counters' key prefix, in the cache (Redis when REDIS_URL is set).
 PRISM_COUNTER_PREFIX = env.str("PRISM_COUNTER_PREFIX", default="prism")
+# Each process's connections to Redis for those counters; a burst beyond them waits for a free one. The
+# timeout bounds that wait, connecting and each command; then the request answers 503.
+PRISM_REDIS_MAX_CONNECTIONS = env.int("PRISM_REDIS_MAX_CONNECTIONS", default=50)
+PRISM_REDIS_TIMEOUT = env.float("PRISM_REDIS_TIMEOUT", default=3.0)
 # How long a process trusts its cached keys and routes before it reads them again.
 PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
 # Usage records are written in batches this often, or sooner when this many are waiting.

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from gateway import health
+from gateway.observability import metrics_access_required
 from gateway.views import not_found
 
 admin.site.site_header = admin.site.site_title = "Prism administration"
@@ -13,6 +14,6 @@ urlpatterns = [
     path("dashboard/", include("tenants.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
-    path("metrics", health.metrics),
+    path("metrics", metrics_access_required(health.metrics)),
     re_path(r"^(?!admin/|static/|dashboard/)", not_found),
 ]

@@ -7,7 +7,7 @@ counts the tenants they may see.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Aggregate, F, FloatField, Sum
@@ -18,6 +18,16 @@ from django.utils.dateparse import parse_date
 from .models import Tenant, UsageHour, UsageRecord
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+# The largest id the database stores (a 64-bit key); a bigger one would be a database error, not "none".
+MAX_ID = 2**63 - 1
+
+
+class SelectionInvalid(ValueError):
+    """A query parameter (`param`) cannot select anything: an impossible date, a malformed tenant id."""
+
+    def __init__(self, message: str, *, param: str):
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,36 @@ class Period:
 def period_parse(params, *, now: datetime | None = None) -> Period:
     """`period` is 24h, 7d or 30d (default 24h), or `since` and `until` dates for a custom range."""
     now = now or timezone.now()
-    since, until = parse_date(params.get("since") or ""), parse_date(params.get("until") or "")
-    if since and until and since <= until:
+    since, until = _date_parse(params, "since"), _date_parse(params, "until")
+    if since and until:
+        if since > until:
+            raise SelectionInvalid(f"since ({since}) is after until ({until}).", param="since")
         start = datetime.combine(since, datetime.min.time(), tzinfo=timezone.get_current_timezone())
         return Period("custom", start, start + timedelta(days=(until - since).days + 1))
     name = params.get("period") if params.get("period") in PERIODS else "24h"
     return Period(name, (now - PERIODS[name]).replace(minute=0, second=0, microsecond=0), now)
+
+
+def _date_parse(params, name: str) -> date | None:
+    """A YYYY-MM-DD date (empty: none) that exists and leaves room for the day after it."""
+    text = params.get(name) or ""
+    try:
+        parsed = parse_date(text)
+    except ValueError:  # well-formed but impossible, such as 2026-02-30
+        parsed = None
+    if text and (parsed is None or parsed >= date.max):
+        raise SelectionInvalid(f"{name} must be a date that exists, as YYYY-MM-DD; got {text[:40]!r}.", param=name)
+    return parsed
+
+
+def _tenant_id_parse(params) -> int | None:
+    text = params.get("tenant") or ""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and 0 < int(text) <= MAX_ID):
+        raise SelectionInvalid(f"tenant must be a tenant's id (a positive whole number); got {text[:40]!r}.",
+                               param="tenant")
+    return int(text)
 
 
 def tenants_visible(user):
@@ -56,10 +90,12 @@ class Selection:
 
 
 def usage_selection(params, *, tenants) -> Selection:
-    """What a request's query parameters select (period, optional tenant), within `tenants`."""
+    """What a request's query parameters select (period, optional tenant), within `tenants`.
+
+    Raises SelectionInvalid for parameters that cannot select anything.
+    """
     period = period_parse(params)
-    tenant_id = params.get("tenant")
-    tenant_id = int(tenant_id) if tenant_id and tenant_id.isdigit() else None
+    tenant_id = _tenant_id_parse(params)
     tenants = tenants.filter(id=tenant_id) if tenant_id else tenants
     records = UsageRecord.objects.filter(tenant__in=tenants, created_at__gte=period.since, created_at__lt=period.until)
     hours = UsageHour.objects.filter(tenant__in=tenants, hour__gte=period.since, hour__lt=period.until)

@@ -1,14 +1,38 @@
 """The usage dashboard: plain server-rendered pages, charts drawn as SVG on the server, CSV exports."""
 
 import csv
+import functools
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.utils.html import escape
 
-from .usage_reports import PERIODS, TABLES, tenants_visible, usage_report, usage_selection
+from .usage_reports import PERIODS, TABLES, SelectionInvalid, tenants_visible, usage_report, usage_selection
 
 CHART_HEIGHT = 120
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a spreadsheet shows it, never as a formula: text that could start one is quoted with '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def selection_required(view):
+    """Answer 400 to query parameters that cannot select anything (an impossible date, a malformed tenant)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SelectionInvalid as invalid:
+            return HttpResponseBadRequest(f"<h1>Bad request</h1><p>{escape(invalid)}</p>")
+
+    return wrapped
 
 
 def _bars(series: list[dict], field: str) -> list[dict]:
@@ -24,6 +48,7 @@ def _bars(series: list[dict], field: str) -> list[dict]:
 
 
 @login_required
+@selection_required
 def dashboard(request):
     tenants = tenants_visible(request.user)
     selection = usage_selection(request.GET, tenants=tenants)
@@ -40,6 +65,7 @@ def dashboard(request):
 
 
 @login_required
+@selection_required
 def dashboard_csv(request, table):
     if table not in TABLES:
         raise Http404("No such table")
@@ -50,5 +76,5 @@ def dashboard_csv(request, table):
     if rows:
         writer = csv.DictWriter(response, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({name: csv_cell(value) for name, value in row.items()} for row in rows)
     return response

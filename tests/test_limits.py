@@ -1,7 +1,9 @@
 """Rate limits and budgets, with both counter backends (in-process and Redis)."""
 
+import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from itertools import cycle
 
 import httpx2 as httpx
@@ -9,6 +11,7 @@ import openai
 import pytest
 import redis
 from asgiref.sync import async_to_sync
+from django.conf import settings as django_settings
 
 from gateway.counters import Counter, LocalCounters, RedisCounters
 from tenants.models import ApiKey, Tenant, UsageRecord
@@ -145,3 +148,58 @@ def test_two_processes_share_one_limit_through_redis(redis_url, upstream, api_ke
             prism.stop()
     assert statuses.count(200) == limit and statuses.count(429) == sent - limit
     assert len(usage_records(sent)) == sent
+
+
+def test_local_counters_sweep_the_windows_of_past_minutes():
+    now = [1000.0]
+    counters = LocalCounters(clock=lambda: now[0])
+    add = async_to_sync(counters.add)
+    for minute in range(500):
+        add([Counter(f"rpm:{minute}", 1, 10, 120)])
+    now[0] += 120 + LocalCounters.SWEEP_INTERVAL
+    add([Counter("rpm:now", 1, 10, 120)])
+    assert len(counters) == 1
+
+
+def test_a_request_without_max_tokens_reserves_its_models_output_cap(settings):
+    from gateway.plugins.limits import output_cap
+
+    settings.PRISM_DEFAULT_MAX_OUTPUT_TOKENS = 4096
+    settings.PRISM_OUTPUT_CAPS = {"gpt-4o": 16384, "gpt-4o-mini": 8192}
+    assert [output_cap(model) for model in ["gpt-4o-2024-08-06", "gpt-4o-mini", "gpt-4", "mock-1"]] == [
+        16384, 8192, 4096, 4096]
+
+
+@pytest.fixture
+def wordy_upstream():
+    """An upstream whose every answer is 1,000 tokens long and takes half a second, so requests overlap."""
+    from providers.mock_upstream import MockUpstream
+
+    server = MockUpstream(tokens=1000, token_delay=0.0005)
+    url = server.start_in_thread()
+    yield url
+    server.stop()
+
+
+def test_requests_without_max_tokens_cannot_overshoot_a_token_limit(wordy_upstream, api_key, transactional_db):
+    limit = 5000
+    ApiKey.objects.update(tpm_limit=limit)
+    prism = PrismProcess(wordy_upstream, server="uvicorn")
+    try:
+        wait_for_a_fresh_minute(margin=20)
+        with httpx.Client(timeout=30) as client:
+            def send(_):
+                return client.post(f"{prism.url}/v1/chat/completions", json={"model": "gpt-4", "messages": MESSAGES},
+                                   headers={"Authorization": f"Bearer {api_key}"}).status_code
+
+            with ThreadPoolExecutor(24) as pool:
+                statuses = list(pool.map(send, range(24)))
+            statuses += [send(None) for _ in range(6)]
+    finally:
+        prism.stop()
+    records = usage_records(len(statuses), timeout=15)
+    used = sum(r.total_tokens for r in records if r.status_code == 200)
+    reservation = len(json.dumps({"model": "gpt-4", "messages": MESSAGES})) // 4 + (
+        django_settings.PRISM_DEFAULT_MAX_OUTPUT_TOKENS)
+    assert statuses.count(200) >= 1 and statuses.count(429) >= 1
+    assert used <= limit + reservation, (used, statuses)

@@ -4,9 +4,11 @@ Semantics, for each key and its tenant (whichever limit is hit first answers):
 - Minutes are fixed windows of the clock (UTC), shared by every Prism process through the counters.
 - A request counts 1 towards requests per minute when it is let through.
 - Tokens: before the call, the request reserves an estimate (its body's bytes / 4 for the prompt, plus
-  max_tokens or max_completion_tokens, or 256, times n) in the minute's and the month's counters; when
-  it ends, the reservation is replaced by the tokens the upstream reported (nothing for a failed call).
-  Concurrent requests can therefore overshoot a limit by no more than their estimates' error.
+  max_tokens or max_completion_tokens times n) in the minute's and the month's counters; when it ends,
+  the reservation is replaced by the tokens the upstream reported (nothing for a failed call). A request
+  without max_tokens reserves the most the model may answer: PRISM_OUTPUT_CAPS (the longest prefix of
+  the model's name), else PRISM_DEFAULT_MAX_OUTPUT_TOKENS. Concurrent requests can therefore overshoot a
+  limit only by their prompt estimates' error, or where a model answers more than its configured cap.
 - The monthly budget counter starts, in each month and for each process set, from the usage records.
 Every answer carries OpenAI's x-ratelimit-* headers for the tightest limit; a refusal is a 429 with
 Retry-After, so the openai SDK's own retries behave.
@@ -19,9 +21,8 @@ from datetime import datetime, timezone
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from redis.exceptions import RedisError
 
-from gateway.counters import Counter, counters
+from gateway.counters import Counter, CountersUnavailable, counters
 from gateway.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from tenants.selectors import tokens_used_since
 
@@ -31,14 +32,22 @@ logger = logging.getLogger(__name__)
 
 WINDOW = 60
 MONTH_TTL = 32 * 24 * 3600
-DEFAULT_COMPLETION_ESTIMATE = 256
+
+
+def output_cap(model: str) -> int:
+    """The most tokens `model` may answer: PRISM_OUTPUT_CAPS' longest prefix of its name, or the default."""
+    caps = settings.PRISM_OUTPUT_CAPS
+    prefix = max((prefix for prefix in caps if model.startswith(prefix)), key=len, default=None)
+    return settings.PRISM_DEFAULT_MAX_OUTPUT_TOKENS if prefix is None else caps[prefix]
 
 
 def token_estimate(context) -> int:
     data = context.request_data
     completion = data.get("max_completion_tokens") or data.get("max_tokens")
-    completion = completion if type(completion) is int and completion > 0 else DEFAULT_COMPLETION_ESTIMATE
-    return len(context.body_bytes()) // 4 + completion * (data.get("n") or 1)
+    if not (type(completion) is int and completion > 0):
+        completion = output_cap(context.model)
+    n = data.get("n")
+    return len(context.body_bytes()) // 4 + completion * (n if type(n) is int and n > 0 else 1)
 
 
 class RateLimits(Plugin):
@@ -55,7 +64,7 @@ class RateLimits(Plugin):
             day=1, hour=0, minute=0, second=0, microsecond=0
         )
         estimate = token_estimate(context)
-        planned = []  # (kind, "key" or "tenant", counter)
+        planned, seeds = [], []  # (kind, "key" or "tenant", counter); (month counter's key, quota)
         for quota in quotas:
             base = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}"
             if quota.rpm is not None:
@@ -64,11 +73,13 @@ class RateLimits(Plugin):
                 planned.append(("tokens", quota.scope, Counter(f"{base}:tpm:{minute}", estimate, quota.tpm, 2 * WINDOW)))
             if quota.monthly_tokens is not None:
                 key = f"{base}:month:{month_start:%Y%m}"
-                await self._seed(key, quota, month_start)
+                seeds.append((key, quota))
                 planned.append(("budget", quota.scope, Counter(key, estimate, quota.monthly_tokens, MONTH_TTL)))
         try:
+            for key, quota in seeds:
+                await self._seed(key, quota, month_start)
             refused, values = await counters().add([counter for *_, counter in planned])
-        except RedisError:
+        except CountersUnavailable:
             raise ServiceUnavailable("The rate limiter is unavailable.") from None
         reset = WINDOW - now % WINDOW
         context.response_headers += _headers(planned, values, refused, reset)
@@ -91,7 +102,7 @@ class RateLimits(Plugin):
         if corrections and used != estimate:
             try:
                 await counters().add(corrections)
-            except RedisError:
+            except CountersUnavailable:
                 logger.warning("Could not settle the token counters of request %s", context.request_id)
 
 
@@ -109,15 +120,20 @@ def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+# Why a request reserves as many tokens as it does, for the refusals.
+RESERVATION = "its prompt, plus max_tokens or, without it, the most its model may answer"
+
+
 def _refuse(kind, scope, counter, used, reset):
     if kind == "budget":
         raise QuotaExceeded(
             f"This {scope}'s monthly token budget is used up ({used} of {counter.limit} tokens; "
-            f"this request needs up to {counter.amount})."
+            f"this request needs up to {counter.amount}: {RESERVATION})."
         )
+    requested = f"{counter.amount} ({RESERVATION})" if kind == "tokens" else counter.amount
     raise RateLimited(
         f"Rate limit reached for {kind} per minute on this {scope}: limit {counter.limit}, used {used}, "
-        f"requested {counter.amount}. Please try again in {math.ceil(reset)}s.",
+        f"requested {requested}. Please try again in {math.ceil(reset)}s.",
         type=kind,
         headers=[(b"retry-after", str(math.ceil(reset)).encode())],
     )
