@@ -47,6 +47,10 @@ class AnthropicProvider(Provider):
     def __init__(self):
         self._clients = {}
 
+    @property
+    def configured(self) -> bool:
+        return bool(settings.ANTHROPIC_API_KEY)
+
     async def initialize(self):
         self.api_key, self.base_url = settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL
 

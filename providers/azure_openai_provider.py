@@ -17,6 +17,11 @@ class AzureOpenAIProvider(OpenAIProvider):
     name = "azure_openai_provider"
     models = ()
 
+    @property
+    def configured(self) -> bool:
+        """The key is set; the endpoint is AZURE_OPENAI_ENDPOINT or, as often, the routing rule's."""
+        return bool(settings.AZURE_OPENAI_API_KEY)
+
     async def initialize(self):
         self.configure(
             base_url=settings.AZURE_OPENAI_ENDPOINT,

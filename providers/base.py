@@ -16,6 +16,11 @@ class Provider(Plugin):
     name = ""
     models: tuple[str, ...] = ()
 
+    @property
+    def configured(self) -> bool:
+        """Whether Prism has what it needs to call this provider (a key, an endpoint); else it is not listed."""
+        return True
+
     async def send(self, context: RequestContext) -> ProviderResponse:
         raise NotImplementedError("subclasses of Provider must provide a send() method")
 
