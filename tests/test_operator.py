@@ -4,7 +4,8 @@ import httpx2 as httpx
 import pytest
 
 from bench.servers import BIN, Server
-from tests.conftest import PrismProcess, database_url_of_tests
+from tenants.models import ApiKey
+from tests.conftest import PrismProcess, database_url_of_tests, usage_records
 
 
 def test_the_front_page_says_what_prism_is_where_to_go_and_that_it_is_ready(client, db):
@@ -58,3 +59,23 @@ def test_the_production_command_line_starts_and_load_balancers_can_probe_it_by_i
     assert httpx.get(f"{prism.url}/v1/models", headers=named).status_code == 200
     assert metrics_dir.is_dir()
     assert "prism_open_streams" in httpx.get(f"{prism.url}/metrics", headers=named).text
+
+
+def test_rate_limit_headers_come_with_a_per_minute_limit_only(openai_client):
+    def headers():
+        response = openai_client.chat.completions.with_raw_response.create(
+            model="mock-1", messages=[{"role": "user", "content": "hi"}])
+        return {name: value for name, value in response.headers.items() if name.startswith("x-ratelimit-")}
+
+    assert headers() == {}
+    api_key = ApiKey.objects.get()
+    api_key.monthly_token_budget = 10**6
+    api_key.save()
+    assert headers() == {}  # a budget alone: no header
+    api_key.rpm_limit = 100
+    api_key.save()
+    assert set(headers()) == {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"}
+    api_key.tenant.tpm_limit = 10_000
+    api_key.tenant.save()
+    assert headers()["x-ratelimit-limit-tokens"] == "10000"
+    usage_records(4)
