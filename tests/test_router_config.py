@@ -57,19 +57,35 @@ def test_a_broken_edit_keeps_the_last_good_config(config_file, clock, caplog):
     assert router_config.router_config_load() is good
 
 
-def test_a_prefix_added_to_the_file_routes_without_a_restart(config_file, openai_client):
-    with pytest.raises(openai.NotFoundError):
-        openai_client.chat.completions.create(model="llama-3", messages=MESSAGES)
-    rewrite(config_file, "prefix_map: {mock: mock_provider, llama: mock_provider}\n")
-    deadline, calls = time.monotonic() + 10, 1
+def chat_until(client, done, timeout=10.0) -> tuple[int, int]:
+    """Call llama-3 until the answer's status is in `done` (config edits apply within a second): (status, calls)."""
+    deadline, calls = time.monotonic() + timeout, 0
     while True:
         calls += 1
         try:
-            completion = openai_client.chat.completions.create(model="llama-3", messages=MESSAGES)
-            break
-        except openai.NotFoundError:
-            assert time.monotonic() < deadline, "the new prefix was never used"
-            time.sleep(0.2)
-    assert completion.choices[0].message.content
+            client.chat.completions.create(model="llama-3", messages=MESSAGES)
+            status = 200
+        except openai.APIStatusError as error:
+            status = error.status_code
+        if status in done:
+            return status, calls
+        assert time.monotonic() < deadline, f"still {status} after {timeout} s"
+        time.sleep(0.2)
+
+
+def test_a_prefix_added_to_the_file_routes_without_a_restart(config_file, openai_client):
+    assert chat_until(openai_client, {404}, timeout=0) == (404, 1)
+    rewrite(config_file, "prefix_map: {mock: mock_provider, llama: mock_provider}\n")
+    _, calls = chat_until(openai_client, {200})
     assert openai_client.models.retrieve("llama-3").owned_by == "mock_provider"
-    usage_records(calls)
+    usage_records(1 + calls)
+
+
+def test_a_server_whose_entry_changed_is_called_at_its_new_address(config_file, openai_client, upstream, settings):
+    settings.PRISM_UPSTREAM_RETRIES = 0
+    server = "providers: {{local: {{base_url: '{url}', models: [llama-3]}}}}\nprefix_map: {{llama: local}}\n"
+    rewrite(config_file, server.format(url="http://127.0.0.1:9/v1"))  # nothing listens there
+    _, unreachable = chat_until(openai_client, {502, 503})
+    rewrite(config_file, server.format(url=upstream.url))
+    _, answered = chat_until(openai_client, {200})
+    usage_records(unreachable + answered)
