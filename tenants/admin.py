@@ -78,11 +78,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return _short_time(obj.expires_at)
 
     def get_urls(self):
-        own = [
-            path("<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view), name="tenants_apikey_revoke"),
-            path("<path:object_id>/rotate/", self.admin_site.admin_view(self.rotate_view), name="tenants_apikey_rotate"),
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/revoke/", view(self.revoke_view), name="tenants_apikey_revoke"),
+            path("<path:object_id>/rotate/", view(self.rotate_view), name="tenants_apikey_rotate"),
+            *super().get_urls(),
         ]
-        return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "rotation_grace_hours": ROTATION_GRACE_HOURS}
@@ -115,6 +116,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if not issued:
             messages.warning(request, "Revoked keys cannot be rotated; issue new ones.")
             return None
+        for new, _, old in issued:
+            self.log_change(request, old, f"Rotated: replaced by {new.prefix}.")
         return self.issued_response(request, issued)
 
     def _key_to_change(self, request, object_id) -> ApiKey:
