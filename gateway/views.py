@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from providers.registry import provider_catalogue
-from tenants.selectors import route_rules_list
+from tenants.selectors import provider_keys_get, route_rules_list
 
 from .errors import NotFound
 from .plugins.model_router import model_not_found, prefix_map_load, route_resolve
@@ -16,14 +16,33 @@ CATALOGUE_CREATED = 1700000000
 
 
 def models_for_key(key_info) -> list[dict]:
-    """The models this key may use and the router can place, in OpenAI's format."""
-    rules, prefix_map = route_rules_list(tenant_id=key_info.tenant_id), prefix_map_load()
-    return [
-        {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": name}
-        for name, models in provider_catalogue().items()
-        for model in models
-        if key_info.allows(model) and route_resolve(model, rules=rules, prefix_map=prefix_map)
-    ]
+    """The models this key may use and Prism can serve now, in OpenAI's format.
+
+    Those of every provider that can serve (see provider_catalogue), and the names routing rules
+    rename to another model, each if the key allows it and it routes to a provider that can serve.
+    """
+    servable = ModelsServable(key_info)
+    names = [model for models in servable.catalogue.values() for model in models]
+    names += [rule.model_prefix for rule in servable.rules if rule.upstream_model]
+    return [entry for model in dict.fromkeys(names) if (entry := servable.entry(model))]
+
+
+class ModelsServable:
+    """What one key can be served: its tenant's routing rules and the providers that can serve it."""
+
+    def __init__(self, key_info):
+        self.key_info = key_info
+        self.rules, self.prefix_map = route_rules_list(tenant_id=key_info.tenant_id), prefix_map_load()
+        self.catalogue = provider_catalogue(tenant_keys=provider_keys_get(tenant_id=key_info.tenant_id).keys())
+
+    def entry(self, model: str) -> dict | None:
+        """The model in OpenAI's format, or None if the key may not use it or no provider can serve it."""
+        if not self.key_info.allows(model):
+            return None
+        target = route_resolve(model, rules=self.rules, prefix_map=self.prefix_map)
+        if target is None or target.provider not in self.catalogue:
+            return None
+        return {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": target.provider}
 
 
 class ModelList(APIView):
@@ -32,11 +51,13 @@ class ModelList(APIView):
 
 
 class ModelDetail(APIView):
+    """Any model the key may use and that routes to a provider that can serve it, listed or not."""
+
     def get(self, request, model):
-        for entry in models_for_key(request.auth):
-            if entry["id"] == model:
-                return Response(entry)
-        raise model_not_found(model)
+        entry = ModelsServable(request.auth).entry(model)
+        if entry is None:
+            raise model_not_found(model)
+        return Response(entry)
 
 
 @csrf_exempt

@@ -56,6 +56,10 @@ class AnthropicProvider(Provider):
         self._clients = {}
         self.http = HttpRelay()
 
+    @property
+    def configured(self) -> bool:
+        return bool(settings.ANTHROPIC_API_KEY)
+
     async def initialize(self):
         self.api_key, self.base_url = settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL
 

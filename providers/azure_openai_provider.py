@@ -18,6 +18,11 @@ class AzureOpenAIProvider(OpenAIProvider):
     models = ()
     operations = frozenset({"chat", "completions", "embeddings", "responses"})
 
+    @property
+    def configured(self) -> bool:
+        """The key is set; the endpoint is AZURE_OPENAI_ENDPOINT or, as often, the routing rule's."""
+        return bool(settings.AZURE_OPENAI_API_KEY)
+
     async def initialize(self):
         self.configure(
             base_url=settings.AZURE_OPENAI_ENDPOINT,

@@ -21,6 +21,11 @@ class Provider(Plugin):
     def supports(self, operation) -> bool:
         return operation.name in self.operations
 
+    @property
+    def configured(self) -> bool:
+        """Whether Prism has what it needs to call this provider (a key, an endpoint); else it is not listed."""
+        return True
+
     async def send(self, context: RequestContext) -> ProviderResponse:
         raise NotImplementedError("subclasses of Provider must provide a send() method")
 

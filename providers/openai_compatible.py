@@ -24,8 +24,13 @@ class OpenAICompatibleProvider(OpenAIProvider):
     def __init__(self, *, name: str, base_url: str, api_key_env: str = "", models=(), renames=None):
         super().__init__()
         self.name, self.configured_url, self.api_key_env = name, base_url, api_key_env
-        self.models = tuple(models)
         self.renames = dict(renames or {})
+        self.models = tuple(models) + tuple(self.renames)
+
+    @property
+    def configured(self) -> bool:
+        """Servers that need no key always are; the others once their key's variable is set."""
+        return not self.api_key_env or bool(os.environ.get(self.api_key_env))
 
     async def initialize(self):
         api_key = os.environ.get(self.api_key_env, "") if self.api_key_env else NO_KEY

@@ -12,18 +12,29 @@ class OpenAIProvider(Provider):
     name = "openai_provider"
     operations = frozenset({"chat", "completions", "embeddings", "moderations", "responses"})
     models = (
-        "gpt-4-turbo-preview",
-        "gpt-4-0125-preview",
-        "gpt-4-1106-preview",
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+        "gpt-4o",
+        "gpt-4o-mini",
+        "o4-mini",
+        "o3",
+        "o3-mini",
+        "o1",
+        "gpt-4-turbo",
         "gpt-4",
-        "gpt-4-32k",
         "gpt-3.5-turbo",
-        "gpt-3.5-turbo-0125",
-        "gpt-3.5-turbo-16k",
     )
 
     def __init__(self):
         self.http = HttpRelay()
+
+    @property
+    def configured(self) -> bool:
+        return bool(settings.OPENAI_API_KEY)
 
     async def initialize(self):
         self.configure(base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY, missing="set OPENAI_API_KEY")

@@ -2,12 +2,18 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from .credentials import credential_encrypt
 from .models import ApiKey, ModelPrice, ProviderCredential, RoutingRule, Tenant, UsageRecord
-from .services import key_save_new
+from .services import ROTATION_GRACE, key_revoke, key_rotate, key_save_new
+
+ROTATION_GRACE_HOURS = int(ROTATION_GRACE.total_seconds() // 3600)
 
 
 @admin.register(Tenant)
@@ -50,9 +56,10 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Issuing a key shows the whole key once, on the page answering the form; afterwards only its prefix."""
+    """Issuing or rotating a key shows the whole key once, on the page that answers; afterwards only its prefix."""
 
-    list_display = ["prefix", "label", "tenant", "status", "created_at", "last_used_at", "expires_at"]
+    # Fits a 1,400 px screen beside the admin's menu and the filters: short times, the creation time on the key's page.
+    list_display = ["prefix", "label", "tenant", "state", "last_used", "expires"]
     list_filter = ["tenant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "label", "tenant__name"]
     fields = [
@@ -60,11 +67,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "prefix", "created_at", "last_used_at", "revoked_at",
     ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke"]
+    actions = ["revoke", "rotate"]
 
-    @admin.display(description="Status")
-    def status(self, obj):
-        return "revoked" if obj.is_revoked else "expired" if obj.is_expired else "active"
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, obj):
+        return _short_time(obj.last_used_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, obj):
+        return _short_time(obj.expires_at)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/revoke/", view(self.revoke_view), name="tenants_apikey_revoke"),
+            path("<path:object_id>/rotate/", view(self.rotate_view), name="tenants_apikey_rotate"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "rotation_grace_hours": ROTATION_GRACE_HOURS}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -73,16 +96,57 @@ class ApiKeyAdmin(admin.ModelAdmin):
             obj.raw_key = key_save_new(obj)
 
     def response_add(self, request, obj, post_url_continue=None):
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "api_key": obj, "raw_key": obj.raw_key}
+        return self.issued_response(request, [(obj, obj.raw_key, None)])
+
+    def issued_response(self, request, issued):
+        """The page that shows new keys once: [(key, raw key, the key it replaces or None)]."""
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "issued": issued,
+                   "title": "API key issued"}
         return TemplateResponse(request, "admin/tenants/apikey/issued.html", context)
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
-        # One save per key, so each change reaches the key cache.
         for api_key in queryset.filter(revoked_at__isnull=True):
-            api_key.revoked_at = timezone.now()
-            api_key.save(update_fields=["revoked_at"])
+            key_revoke(prefix=api_key.prefix)
         messages.success(request, "The selected keys are revoked.")
+
+    @admin.action(description=f"Rotate selected keys (the old ones work {ROTATION_GRACE_HOURS} h more)")
+    def rotate(self, request, queryset):
+        issued = [key_rotate(prefix=api_key.prefix) for api_key in queryset.filter(revoked_at__isnull=True)]
+        if not issued:
+            messages.warning(request, "Revoked keys cannot be rotated; issue new ones.")
+            return None
+        for new, _, old in issued:
+            self.log_change(request, old, f"Rotated: replaced by {new.prefix}.")
+        return self.issued_response(request, issued)
+
+    def _key_to_change(self, request, object_id) -> ApiKey:
+        api_key = self.get_object(request, object_id)
+        if api_key is None:
+            raise Http404("No such key.")
+        if request.method != "POST" or not self.has_change_permission(request, api_key):
+            raise PermissionDenied
+        return api_key
+
+    def revoke_view(self, request, object_id):
+        api_key = key_revoke(prefix=self._key_to_change(request, object_id).prefix)
+        self.log_change(request, api_key, "Revoked.")
+        messages.success(request, f"The key {api_key.prefix} is revoked: it stops working at once.")
+        return redirect("admin:tenants_apikey_change", api_key.pk)
+
+    def rotate_view(self, request, object_id):
+        api_key = self._key_to_change(request, object_id)
+        try:
+            new, raw, old = key_rotate(prefix=api_key.prefix)
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("admin:tenants_apikey_change", api_key.pk)
+        self.log_change(request, old, f"Rotated: replaced by {new.prefix}.")
+        return self.issued_response(request, [(new, raw, old)])
+
+
+def _short_time(when) -> str:
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M") if when else "-"
 
 
 class RoutingRuleForm(forms.ModelForm):

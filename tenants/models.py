@@ -69,6 +69,10 @@ class ApiKey(Limits):
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
+    @property
+    def state(self) -> str:
+        return "revoked" if self.is_revoked else "expired" if self.is_expired else "active"
+
 
 def provider_choices():
     return [(name, name) for name in provider_names()]

@@ -1,6 +1,6 @@
-"""Writes: creating tenants, issuing and revoking keys, storing usage."""
+"""Writes: creating tenants, issuing, rotating and revoking keys, storing usage."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from .database import off_request
 from .keys import NewKey, key_generate, key_hash, key_prefix
-from .models import ApiKey, ModelPrice, Tenant, UsageHour, UsageRecord
+from .models import ApiKey, Limits, ModelPrice, Tenant, UsageHour, UsageRecord
 from .usage_cleaning import usage_cost_clean, usage_record_clean
 
 MILLION = Decimal(1_000_000)
+LIMIT_FIELDS = [field.name for field in Limits._meta.fields]
 
 
 def tenant_create(*, name: str, **limits) -> tuple[Tenant, bool]:
@@ -54,6 +55,31 @@ def key_issue(
         tenant=tenant, label=label, expires_at=expires_at, allowed_models=",".join(allowed_models), **limits
     )
     return api_key, key_save_new(api_key, raw=raw)
+
+
+ROTATION_GRACE = timedelta(hours=24)
+
+
+def key_rotate(*, prefix: str, grace: timedelta = ROTATION_GRACE) -> tuple[ApiKey, str, ApiKey]:
+    """Replace a key: a new one with the same tenant, label, models and limits; the old one expires after `grace`.
+
+    Clients move to the new key while the old one still works. A key with a lifetime gets a new one as
+    long. Returns the new key, its raw value (shown once) and the old key.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        old = ApiKey.objects.select_for_update().get(prefix=prefix)
+        if old.is_revoked:
+            raise ValueError(f"The key {prefix} is revoked; issue a new one instead.")
+        new = ApiKey(
+            tenant=old.tenant, label=old.label, allowed_models=old.allowed_models,
+            expires_at=old.expires_at and now + (old.expires_at - old.created_at),
+            **{field: getattr(old, field) for field in LIMIT_FIELDS},
+        )
+        raw = key_save_new(new)
+        old.expires_at = min(old.expires_at or now + grace, now + grace)
+        old.save(update_fields=["expires_at"])
+    return new, raw, old
 
 
 def key_revoke(*, prefix: str) -> ApiKey:

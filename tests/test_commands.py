@@ -1,11 +1,17 @@
 import io
+import json
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from tenants.keys import key_generate, key_matches
-from tenants.models import ApiKey, Tenant
+from tenants.models import ApiKey, ModelPrice, Tenant
+from tenants.services import key_issue, key_revoke, usage_records_create
+from tests.conftest import record
 
 
 def run(*args) -> str:
@@ -60,3 +66,53 @@ def test_the_demo_curl_uses_the_mock_model_without_an_openai_key(db, settings):
     settings.PRISM_DEMO_ADMIN_PASSWORD = "demo-password"
     settings.OPENAI_API_KEY = ""
     assert '"model": "mock-1"' in run("demo")
+
+
+def test_rotatekey_prints_the_new_key_last_and_the_old_one_expires_after_the_grace(db):
+    run("createtenant", "acme")
+    old = run("issuekey", "acme", "--name", "ci", "--models", "mock-*", "--rpm", "5").splitlines()[-1]
+    new = run("rotatekey", old.split("-")[1], "--grace-hours", "2").splitlines()[-1]
+    old_key, new_key = ApiKey.objects.get(prefix=old.split("-")[1]), ApiKey.objects.get(prefix=new.split("-")[1])
+    assert key_matches(new, new_key.key_hash)
+    assert (new_key.label, new_key.allowed_models, new_key.rpm_limit) == ("ci", "mock-*", 5)
+    assert timedelta(hours=1, minutes=59) < old_key.expires_at - timezone.now() <= timedelta(hours=2)
+    with pytest.raises(CommandError, match="No key"):
+        run("rotatekey", "000000000000")
+    run("revokekey", new)
+    with pytest.raises(CommandError, match="revoked"):
+        run("rotatekey", new)
+
+
+def test_listkeys_shows_each_keys_state_use_and_expiry(db, tenant):
+    active, _ = key_issue(tenant=tenant, label="web app", expires_at=timezone.now() + timedelta(days=1))
+    revoked, _ = key_issue(tenant=tenant, label="old")
+    key_revoke(prefix=revoked.prefix)
+    other, _ = key_issue(tenant=Tenant.objects.create(name="globex"))
+    table = run("listkeys").splitlines()
+    assert table[0].split() == ["prefix", "label", "tenant", "state", "last", "used", "expires"]
+    assert len(table) == 4 and any(active.prefix in line and "web app" in line and "active" in line for line in table)
+    assert any(revoked.prefix in line and "revoked" in line for line in table)
+    rows = json.loads(run("listkeys", "acme", "--json"))
+    assert {row["prefix"] for row in rows} == {active.prefix, revoked.prefix}
+    assert set(rows[0]) == {"prefix", "label", "tenant", "state", "last_used", "expires"}
+    with pytest.raises(CommandError, match="No tenant"):
+        run("listkeys", "nobody")
+
+
+def test_usage_adds_up_requests_tokens_and_cost_per_tenant_and_model(db, tenant):
+    api_key, _ = key_issue(tenant=tenant)
+    ModelPrice.objects.update_or_create(model_prefix="gpt-4", defaults={"input_per_million": 30, "output_per_million": 60})
+    usage_records_create(records=[
+        record(api_key, "r1"), record(api_key, "r2", status=500, prompt=0, completion=0),
+        record(api_key, "r3", model="mock-1", prompt=10, completion=5),
+        record(api_key, "r4", ago=timedelta(days=10)),
+    ])
+    rows = json.loads(run("usage", "--json"))
+    assert [(row["tenant"], row["model"], row["requests"], row["errors"], row["total_tokens"]) for row in rows] == [
+        ("acme", "gpt-4", 2, 1, 1500), ("acme", "mock-1", 1, 0, 15)]
+    assert Decimal(rows[0]["cost"]) == Decimal("0.06")  # 1000 in at $30, 500 out at $60 per million
+    assert json.loads(run("usage", "--since", "30d", "--json"))[0]["requests"] == 3
+    table = run("usage", "--tenant", "acme").splitlines()
+    assert table[0].split()[:3] == ["tenant", "model", "requests"] and "gpt-4" in table[1]
+    with pytest.raises(CommandError, match="24h or 7d"):
+        run("usage", "--since", "a week")

@@ -6,8 +6,6 @@ the upstream that created it. A provider that lacks the operation is reached thr
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from gateway.errors import ModelNotFound
 from gateway.operations import RESPONSES
 from gateway.response_owners import Owner, owner_of, response_owners
@@ -53,22 +51,13 @@ def model_not_found(model: str) -> ModelNotFound:
 
 
 class ModelRouter(Plugin):
-    def __init__(self):
-        self.config_path = self.prefix_map = None
-
-    async def initialize(self):
-        self.config_path = settings.PRISM_ROUTER_CONFIG
-        self.prefix_map = prefix_map_load(self.config_path)
-
     async def target(self, context) -> Target | None:
         """Where the context's model goes for its key, or None if the key may not use it."""
-        if self.config_path != settings.PRISM_ROUTER_CONFIG:
-            await self.initialize()
         model = context.model
         if context.api_key is not None and not context.api_key.allows(model):
             return None
         rules = await directory.route_rules(context.tenant_id) if context.api_key else ()
-        return route_resolve(model, rules=rules, prefix_map=self.prefix_map)
+        return route_resolve(model, rules=rules, prefix_map=prefix_map_load())  # config.yml as it is now
 
     async def owner_target(self, context) -> Target | None:
         """For a stored response, its creator's upstream; None for a request that names none."""

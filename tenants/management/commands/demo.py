@@ -26,10 +26,11 @@ class Command(BaseCommand):
         model = "gpt-4o-mini" if settings.OPENAI_API_KEY else "mock-1"
         self.stdout.write(
             f"""
-Prism is starting on {base_url}
+Prism is starting on {base_url}/
 
-  Demo key:  {raw}
-  Admin:     {base_url}/admin/  (user admin, password {password})
+  Demo key:   {raw}
+  Admin:      {base_url}/admin/  (user admin, password {password})
+  Dashboard:  {base_url}/dashboard/  (the same user)
 
 Try it:
 
