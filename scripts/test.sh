@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite: SQLite and the in-process cache, or what DATABASE_URL and REDIS_URL name.
+# Installs what the tests need: Python packages in .venv, Debian's Chromium, Claude Code from npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -10,4 +11,6 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     echo "Browser tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2
   fi
 fi
+# Claude Code, for its end-to-end tests (from npm, once, into .cache); empty if npm cannot be reached.
+export PRISM_CLAUDE_CODE="$(scripts/claude_code.sh || true)"
 exec python -m pytest "$@"

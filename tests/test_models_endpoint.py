@@ -7,6 +7,8 @@ from tenants.credentials import credential_encrypt
 from tenants.models import ApiKey, ProviderCredential, RoutingRule
 from tests.openapi import assert_valid
 
+MOCKS = {"mock-1", "mock-2", "mock-embedding", "mock-moderation"}
+
 
 def listed(client) -> set[str]:
     return {model.id for model in client.models.list()}
@@ -20,7 +22,7 @@ def test_the_model_list_is_what_the_key_may_use(openai_client):
     api_key = ApiKey.objects.get()
     api_key.allowed_models = "mock-*, gpt-4"
     api_key.save()
-    assert sorted(model.id for model in openai_client.models.list()) == ["gpt-4", "mock-1", "mock-2", "mock-embedding", "mock-moderation"]
+    assert sorted(model.id for model in openai_client.models.list()) == ["gpt-4", *sorted(MOCKS)]
 
 
 def test_one_model_or_a_404(openai_client):
@@ -40,7 +42,7 @@ def test_every_model_that_answers_chat_can_be_retrieved(openai_client):
 
 def test_models_of_a_provider_without_its_key_are_not_listed_nor_retrieved(openai_client, settings):
     settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = ""
-    assert listed(openai_client) == {"mock-1", "mock-2"}
+    assert listed(openai_client) == MOCKS
     with pytest.raises(openai.NotFoundError):
         openai_client.models.retrieve("gpt-4")
 
@@ -70,9 +72,9 @@ def test_a_compatible_server_is_listed_once_its_key_variable_is_set(openai_clien
                       " models: [llama-3.1-8b-instant], renames: {llama-fast: llama-3.1-8b-instant}}}\n")
     settings.PRISM_ROUTER_CONFIG = str(config)
     monkeypatch.delenv("GROQ_TEST_KEY", raising=False)
-    assert listed(openai_client) == {"mock-1", "mock-2"}
+    assert listed(openai_client) == MOCKS
     monkeypatch.setenv("GROQ_TEST_KEY", "gsk-test")
-    assert listed(openai_client) == {"mock-1", "mock-2", "llama-3.1-8b-instant", "llama-fast"}
+    assert listed(openai_client) == MOCKS | {"llama-3.1-8b-instant", "llama-fast"}
 
 
 def test_the_model_list_needs_a_valid_key(prism_url, transactional_db):
