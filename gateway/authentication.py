@@ -11,13 +11,14 @@ from .errors import AuthenticationFailed
 
 
 class PrismKeyAuthentication(BaseAuthentication):
-    """Authenticates `Authorization: Bearer <prism key>`; request.auth becomes the key's snapshot."""
+    """Authenticates `Authorization: Bearer <prism key>` (or Anthropic's `x-api-key`); request.auth becomes the
+    key's snapshot."""
 
     def authenticate(self, request):
         scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
+        raw = raw.strip() if scheme.lower() == "bearer" else request.META.get("HTTP_X_API_KEY", "").strip()
+        if not raw:
             return None
-        raw = raw.strip()
         prefix = key_prefix(raw)
         try:
             info = key_check(raw, key_info_get(prefix=prefix) if prefix else None, now=timezone.now())

@@ -1,4 +1,6 @@
-"""The OpenAI-compatible endpoints off the hot path: the model list."""
+"""The endpoints off the hot path: the model list, in OpenAI's shape, or Anthropic's for Anthropic clients."""
+
+from datetime import datetime, timezone
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -45,9 +47,24 @@ class ModelsServable:
         return {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": target.provider}
 
 
+def _anthropic_client(request) -> bool:
+    """Anthropic's SDK and Claude Code send `anthropic-version` and read Anthropic's list shape."""
+    return "HTTP_ANTHROPIC_VERSION" in request.META
+
+
+def anthropic_model(entry: dict) -> dict:
+    created = datetime.fromtimestamp(entry["created"], timezone.utc).isoformat().replace("+00:00", "Z")
+    return {"type": "model", "id": entry["id"], "display_name": entry["id"], "created_at": created}
+
+
 class ModelList(APIView):
     def get(self, request):
-        return Response({"object": "list", "data": models_for_key(request.auth)})
+        entries = models_for_key(request.auth)
+        if not _anthropic_client(request):
+            return Response({"object": "list", "data": entries})
+        data = [anthropic_model(entry) for entry in entries]
+        return Response({"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+                         "last_id": data[-1]["id"] if data else None})
 
 
 class ModelDetail(APIView):
@@ -57,7 +74,7 @@ class ModelDetail(APIView):
         entry = ModelsServable(request.auth).entry(model)
         if entry is None:
             raise model_not_found(model)
-        return Response(entry)
+        return Response(anthropic_model(entry) if _anthropic_client(request) else entry)
 
 
 @csrf_exempt

@@ -74,3 +74,10 @@ def test_errors_come_in_anthropics_shape_and_raise_the_sdks_exceptions(anthropic
         with pytest.raises(anthropic.RateLimitError):
             client.messages.create(model="claude-fault-429", max_tokens=10, messages=HELLO)
     usage_records(3)
+
+
+def test_anthropic_clients_list_models_in_anthropics_shape(claude):
+    page = claude.models.list()
+    ids = [model.id for model in page.data]
+    assert "claude-haiku-4-5" in ids and all(model.type == "model" for model in page.data)
+    assert claude.models.retrieve("claude-haiku-4-5").display_name == "claude-haiku-4-5"
