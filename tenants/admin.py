@@ -170,12 +170,12 @@ class UsageRecordAdmin(admin.ModelAdmin):
     """Read-only: usage is written by the gateway alone."""
 
     list_display = [
-        "created_at", "request_id", "tenant", "api_key", "requested_model", "served_model", "status_code",
-        "prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_stream", "latency_ms",
+        "created_at", "request_id", "tenant", "api_key", "operation", "requested_model", "served_model",
+        "status_code", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_stream", "latency_ms",
     ]
     list_filter = [
-        "tenant", ("api_key", admin.RelatedOnlyFieldListFilter), "requested_model", "status_code", "is_stream",
-        "created_at",
+        "tenant", ("api_key", admin.RelatedOnlyFieldListFilter), "operation", "requested_model", "status_code",
+        "is_stream", "usage_source", "created_at",
     ]
     date_hierarchy = "created_at"
     search_fields = ["request_id"]

@@ -168,8 +168,10 @@ def usage_breakdown(selection: Selection, by: str) -> list[dict]:
 
 
 def usage_recent(selection: Selection, limit: int = 50) -> list[dict]:
-    fields = ["created_at", "request_id", "tenant__name", "api_key__prefix", "requested_model", "served_model",
-              "status_code", "error_type", "is_stream", "total_tokens", "cost", "latency_ms", "ttft_ms"]
+    fields = ["created_at", "request_id", "tenant__name", "api_key__prefix", "operation", "requested_model",
+              "served_model", "status_code", "error_type", "is_stream", "prompt_tokens", "completion_tokens",
+              "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_source", "cost",
+              "latency_ms", "ttft_ms"]
     return list(selection.records.order_by("-created_at").values(*fields)[:limit])
 
 
