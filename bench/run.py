@@ -1,7 +1,8 @@
 """Benchmark Prism against the upstream called directly and a bare pass-through, in one run, as ratios.
 
 Starts the mock upstream, the bare pass-through (uvicorn) and Prism (daphne and uvicorn, one process
-each, then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
+each, on SQLite with no limits, and again "features on": PostgreSQL, Redis and limits on the key and its
+tenant; then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
 against each, prints a table of absolute numbers and ratios to the pass-through, checks that Prism
 stored one usage record per request, and appends the table to bench/RESULTS.md.
 
@@ -21,8 +22,9 @@ import tempfile
 
 from bench.loadgen import Result, load, summary
 from bench.servers import BIN, ROOT, Server
+from bench.usage_scale import database_ensure
 MESSAGES = [{"role": "user", "content": "Say twenty words."}]
-WARM_UP = 50  # requests per target before each scenario
+WARM_UP = 50  # requests per target before each scenario (5 in a smoke run)
 
 
 def manage(env: dict, *args: str) -> str:
@@ -30,8 +32,18 @@ def manage(env: dict, *args: str) -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
+def bench_key(env: dict, *limits: str) -> str:
+    """A fresh tenant and key in the database `env` names (migrated first), with the limits given."""
+    manage(env, "migrate", "--noinput", "-v0")
+    tenant = f"bench-{os.getpid()}"
+    manage(env, "createtenant", tenant, *limits)
+    return manage(env, "issuekey", tenant, *limits).splitlines()[-1]
+
+
 def usage_count(env: dict) -> int:
-    return int(manage(env, "shell", "-v", "0", "-c", "from tenants.models import UsageRecord as U; print(U.objects.count())"))
+    """The usage records of this run's tenant (a database may hold others, or be shared by another run)."""
+    return int(manage(env, "shell", "-v", "0", "-c", "from tenants.models import UsageRecord as U; "
+                      f"print(U.objects.filter(tenant__name='bench-{os.getpid()}').count())"))
 
 
 def body(model: str, stream: bool) -> bytes:
@@ -47,8 +59,8 @@ DOORS = {
 }
 
 
-async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, seconds: float, slow: int,
-                    rounds: int):
+async def scenarios(targets: dict[str, tuple[Server | None, str, str]], *, seconds: float, slow: int, rounds: int,
+                    warm_up: int):
     """Each scenario against each target; returns {scenario: {target: Result}} and every (target, Result) run.
 
     The slow streams run `rounds` times, the targets taking turns, and each target keeps its median
@@ -70,10 +82,10 @@ async def scenarios(targets: dict[str, tuple[Server | None, str]], key: str, *, 
     for scenario, options, path, request, stream, scenario_rounds in plan:
         runs = {name: [] for name in targets}
         for _ in range(scenario_rounds):
-            for name, (server, url) in targets.items():
+            for name, (server, url, key) in targets.items():
                 # Fills connection pools and caches, without the slow model's wait.
-                warm_up = request if path != chat else body("gpt-4", stream)
-                await load(url + path, warm_up, key=key, concurrency=4, requests=WARM_UP, stream=stream)
+                warm_body = request if path != chat else body("gpt-4", stream)
+                await load(url + path, warm_body, key=key, concurrency=4, requests=warm_up, stream=stream)
                 sampler = RssSampler(server) if server and scenario == plan[-1][0] else None
                 result = await load(url + path, request, key=key, stream=stream, **options)
                 result.peak_rss_kib = sampler.stop() if sampler else 0
@@ -136,8 +148,13 @@ def main():
     parser.add_argument("--slow-streams", type=int, default=500)
     parser.add_argument("--slow-rounds", type=int, default=3, help="bursts of slow streams per target (median kept)")
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    parser.add_argument("--features-database", default="prism_bench", metavar="NAME",
+                        help="the local PostgreSQL database of the features-on targets (made if missing)")
+    parser.add_argument("--features-redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--no-features", action="store_true", help="leave out the features-on targets")
     args = parser.parse_args()
     seconds, slow, rounds = (0.5, 20, 1) if args.smoke else (args.seconds, args.slow_streams, args.slow_rounds)
+    warm_up = 5 if args.smoke else WARM_UP
 
     workdir = tempfile.mkdtemp(prefix="prism-bench-")
     upstream = Server("upstream", [BIN / "python", "-m", "providers.mock_upstream", "--port", "{port}", "--tokens", "20"], {})
@@ -146,10 +163,15 @@ def main():
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
         "OPENAI_BASE_URL": upstream.url + "/v1", "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url + "/v1",
     }
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "createtenant", "bench")
-    key = manage(env, "issuekey", "bench").splitlines()[-1]
-    before = usage_count(env)
+    key = bench_key(env)
+    # Features on, as teams run Prism: PostgreSQL, Redis, and limits on the key and its tenant that every
+    # request is counted against (high enough never to refuse one).
+    features = features_key = None
+    if not args.no_features:
+        features = {**env, "DATABASE_URL": database_ensure(args.features_database),
+                    "REDIS_URL": args.features_redis, "PRISM_COUNTER_PREFIX": f"bench-{os.getpid()}"}
+        features_key = bench_key(features, "--rpm", "100000000", "--tpm", "2000000000",
+                                 "--budget", "10000000000000")
 
     uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
     # Daphne as the README runs it. Twisted listens with a backlog of 50 unless told otherwise: 500
@@ -157,17 +179,25 @@ def main():
     daphne = [BIN / "python", "-m", "prism_site.serve_daphne", "-v", "0",
               "-e", "tcp:port={port}:interface=127.0.0.1:backlog=4096"]
     servers = {  # the pass-through under daphne shows what daphne itself costs
-        "pass-through": Server("pass-through", uvicorn + ["bench.passthrough:app"], env),
-        "pass-through daphne": Server("pass-through daphne", daphne + ["bench.passthrough:app"], env),
-        "prism daphne": Server("prism daphne", daphne + ["prism_site.asgi:application"], env),
-        "prism uvicorn": Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env),
+        "pass-through": (Server("pass-through", uvicorn + ["bench.passthrough:app"], env), key),
+        "pass-through daphne": (Server("pass-through daphne", daphne + ["bench.passthrough:app"], env), key),
+        "prism daphne": (Server("prism daphne", daphne + ["prism_site.asgi:application"], env), key),
+        "prism uvicorn": (Server("prism uvicorn", uvicorn + ["prism_site.asgi:application"], env), key),
     }
-    targets = {"direct": (None, upstream.url + "/v1"),
-               **{name: (server, server.url + "/v1") for name, server in servers.items()}}
+    if features:
+        servers |= {
+            "prism daphne, features on": (Server("prism daphne features", daphne + ["prism_site.asgi:application"],
+                                                 features), features_key),
+            "prism uvicorn, features on": (Server("prism uvicorn features",
+                                                  uvicorn + ["prism_site.asgi:application"], features), features_key),
+        }
+    targets = {"direct": (None, upstream.url + "/v1", key),
+               **{name: (server, server.url + "/v1", server_key) for name, (server, server_key) in servers.items()}}
     try:
-        idle = {name: server.rss_kib() for name, server in servers.items()}
+        idle = {name: server.rss_kib() for name, (server, _) in servers.items()}
         print(f"Benchmark, {seconds} s per scenario, {slow} slow streams × {rounds} rounds", flush=True)
-        results, every_run = asyncio.run(scenarios(targets, key, seconds=seconds, slow=slow, rounds=rounds))
+        results, every_run = asyncio.run(scenarios(targets, seconds=seconds, slow=slow, rounds=rounds,
+                                                             warm_up=warm_up))
         workers, cores = {}, {}  # cores: the CPU the workers used, as cores busy during the run
         for count in (1, 2):
             server = Server(f"prism uvicorn ×{count}", uvicorn + ["--workers", str(count), "prism_site.asgi:application"], env)
@@ -179,13 +209,13 @@ def main():
             print(f"  uvicorn --workers {count}: {summary(workers[count])}, {cores[count]:.2f} cores", flush=True)
             server.stop()
     finally:
-        for server in servers.values():
+        for server, _ in servers.values():
             server.stop()
         upstream.stop()
 
-    sent = sum(WARM_UP + result.requests for name, result in every_run if name.startswith("prism"))
+    sent = sum(warm_up + result.requests for name, result in every_run if name.startswith("prism"))
     sent += sum(r.requests + 200 for r in workers.values())
-    stored = usage_count(env) - before
+    stored = usage_count(env) + (usage_count(features) if features else 0)
     report = "\n".join([
         f"## {datetime.date.today()} on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
         + (" — smoke run" if args.smoke else ""),
