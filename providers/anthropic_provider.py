@@ -87,7 +87,11 @@ class AnthropicProvider(Provider):
                                     _headers(context, api_key))
 
     async def _chat(self, context, tenant_key):
-        kwargs = request_to_anthropic(context.request_data)
+        try:
+            kwargs = request_to_anthropic(context.request_data)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):  # shapes OpenAI's format does not allow
+            raise InvalidRequest("This request cannot be sent to an Anthropic model: its messages, tools or "
+                                 "tool_choice are not in OpenAI's chat format.", param="messages") from None
         client = self.client()
         if tenant_key:  # shares the pooled connections
             client = client.with_options(api_key=tenant_key)

@@ -83,6 +83,8 @@ def request_to_anthropic(request: dict) -> dict:
         kwargs["system"] = "\n\n".join(system)
     for name in ("temperature", "top_p"):
         if request.get(name) is not None:
+            if type(request[name]) not in (int, float):
+                raise InvalidRequest(f"'{name}' must be a number.", param=name)
             kwargs[name] = request[name]
     stop = request.get("stop")
     if stop:

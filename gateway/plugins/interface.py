@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from gateway.errors import InvalidRequest
 from gateway.operations import CHAT, Operation
 from tenants.selectors import KeyInfo
 
@@ -111,8 +112,11 @@ class RequestContext:
         if self.body is None:
             try:
                 self.body = orjson.dumps(self.request_data)
-            except orjson.JSONEncodeError:  # integers beyond 64 bits, which only the json module writes
-                self.body = json.dumps(self.request_data, ensure_ascii=False).encode()
+            except orjson.JSONEncodeError:  # integers beyond 64 bits or deep nesting, which only json writes
+                try:
+                    self.body = json.dumps(self.request_data, ensure_ascii=False).encode()
+                except RecursionError:
+                    raise InvalidRequest("The request body is nested too deeply.") from None
         return self.body
 
     def request_data_update(self, **changes):
