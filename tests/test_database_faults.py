@@ -17,6 +17,7 @@ from tests.tcp_proxy import TcpProxy
 
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}
 CONNECT_TIMEOUT = 1  # DB_CONNECT_TIMEOUT of the Prism under test, in seconds
+PRISM_CONNECTIONS = "prism-under-test"  # their application_name, to end them and only them
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def database_proxy(transactional_db):
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
     db = connection.settings_dict
     proxy = TcpProxy(int(db["PORT"] or 5432), db["HOST"] or "127.0.0.1")
-    proxy.url = f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}"
+    proxy.url = f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}?application_name={PRISM_CONNECTIONS}"
     yield proxy
     proxy.close()
 
@@ -54,8 +55,8 @@ def ready(prism) -> int:
 
 def prism_backends_end() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                       [PRISM_CONNECTIONS])
         return len(cursor.fetchall())
 
 

@@ -10,16 +10,16 @@ import time
 
 import httpx2 as httpx
 import pytest
-from prometheus_client import REGISTRY
-
 from asgiref.sync import sync_to_async
+from django.db import connections
+from prometheus_client import REGISTRY
 
 from bench.servers import ROOT
 from gateway.usage_spool import Spool
 from gateway.usage_writer import UsageWriter
 from tenants.models import Tenant, UsageRecord
 from tenants.services import key_issue
-from tests.conftest import PrismProcess, _close_other_connections, record
+from tests.conftest import PrismProcess, record
 
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -99,7 +99,7 @@ def test_a_starting_process_takes_over_the_spools_of_dead_processes_only(setting
 def writer(transactional_db):
     writer = UsageWriter()
     yield writer
-    _close_other_connections()  # the writer's thread keeps its connection, which would keep the test database
+    writer._thread.submit(connections.close_all).result()  # its connection would keep the test database
 
 
 async def test_records_the_database_cannot_store_are_cleaned_or_set_aside(writer, settings, tmp_path):
