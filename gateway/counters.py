@@ -12,6 +12,8 @@ import time
 
 import redis.asyncio as redis
 from django.conf import settings
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 ADD_SCRIPT = """
@@ -112,14 +114,15 @@ class RedisCounters:
         """(client, add script) with one connection pool per event loop (the tests run several loops).
 
         A burst above PRISM_REDIS_MAX_CONNECTIONS waits for a free connection (up to PRISM_REDIS_TIMEOUT)
-        rather than failing; the same timeout bounds connecting and every command.
+        rather than failing; the same timeout bounds connecting and every command. A command on a connection
+        that Redis dropped (idle in the pool through an outage) is tried once more, on a new connection.
         """
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
             timeout = settings.PRISM_REDIS_TIMEOUT
             pool = redis.BlockingConnectionPool.from_url(
                 self.url, max_connections=settings.PRISM_REDIS_MAX_CONNECTIONS, timeout=timeout,
-                socket_connect_timeout=timeout, socket_timeout=timeout,
+                socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1),
             )
             client = redis.Redis(connection_pool=pool)
             self._clients[loop] = (client, client.register_script(ADD_SCRIPT))

@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+import threading
 import uuid
 
 import httpx2 as httpx
@@ -72,3 +73,74 @@ def test_a_redis_outage_answers_503_in_openais_shape(upstream, api_key, transact
     assert statuses == [503] * 20
     assert response.status_code == 503 and response.json()["error"]["message"] == "The rate limiter is unavailable."
     assert_valid("ErrorResponse", response.json())
+
+
+class Cuttable:
+    """A TCP forwarder to a loopback port that the test can cut (every connection closed, new ones dropped)."""
+
+    def __init__(self, target_port: int):
+        self.target_port, self.up, self.pairs = target_port, True, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.pairs.append((client, server))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.up = False
+        for pair in self.pairs:
+            for end in pair:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.pairs.clear()
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def test_a_redis_cut_under_load_answers_503_then_recovers(redis_url, upstream, api_key, settings,  # noqa: F811
+                                                          transactional_db):
+    ApiKey.objects.update(rpm_limit=100_000)
+    proxy = Cuttable(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+    prism = PrismProcess(upstream.url, server="uvicorn", REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0",
+                         PRISM_COUNTER_PREFIX=settings.PRISM_COUNTER_PREFIX)
+    try:
+        before = async_to_sync(burst)(prism.url, api_key, 50)
+        proxy.cut()
+        during = async_to_sync(burst)(prism.url, api_key, 50)
+        proxy.up = True
+        after = async_to_sync(burst)(prism.url, api_key, 50)
+    finally:
+        prism.stop()
+        proxy.close()
+    assert before == [200] * 50
+    assert set(during) == {503}, {status: during.count(status) for status in set(during)}
+    assert after == [200] * 50, {status: after.count(status) for status in set(after)}

@@ -91,7 +91,7 @@ def test_wrong_passwords_lock_the_account_and_the_address_out(client, staff, set
         assert attempt("wrong").status_code == 200  # the form again, with its error
     assert attempt("wrong").status_code == 429
     locked = attempt("the-right-password")
-    assert locked.status_code == 429 and "Too many failed logins" in locked.content.decode()
+    assert locked.status_code == 429 and "locked for 15 minutes" in locked.content.decode()
     assert attempt("the-right-password", address="198.51.100.2").status_code == 429  # the account, from elsewhere
     assert attempt("x", username="other").status_code == 429  # the address, for another account
     assert not client.session.get("_auth_user_id")
