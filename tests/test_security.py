@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from gateway.observability import OTHER_MODELS, metrics_text, request_observe
 from tenants.models import ApiKey
 from tenants.services import usage_records_create
-from tests.conftest import record
+from tests.conftest import record, usage_records
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
@@ -73,6 +73,7 @@ def test_invented_model_names_share_one_metrics_label(db):
 def test_invented_models_sent_through_prism_count_as_other(prism_url, openai_client):
     for index in range(20):
         openai_client.chat.completions.create(model=f"gpt-4-made-up-{index}", messages=[{"role": "user", "content": "x"}])
+    usage_records(20)  # observed with the record, after the answer
     metrics = httpx.get(f"{prism_url}/metrics").text
     assert "gpt-4-made-up" not in metrics and f'model="{OTHER_MODELS}"' in metrics
 
