@@ -65,8 +65,11 @@ class Spool:
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self._lock_path(self.owner), os.O_CREAT | os.O_RDWR, 0o600)
+            # Locked before it appears under its name: no starting process may think it is a dead one's.
+            unlisted = self.directory / f".usage-{self.owner}.lock"
+            self._lock_fd = os.open(unlisted, os.O_CREAT | os.O_RDWR, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            os.rename(unlisted, self._lock_path(self.owner))
             self._enabled = True
             return self._take_over()
         except OSError:

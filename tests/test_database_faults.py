@@ -21,9 +21,13 @@ PRISM_CONNECTIONS = "prism-under-test"  # their application_name, to end them an
 
 
 @pytest.fixture
-def database_proxy(transactional_db):
+def postgresql(transactional_db):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def database_proxy(postgresql):
     db = connection.settings_dict
     proxy = TcpProxy(int(db["PORT"] or 5432), db["HOST"] or "127.0.0.1")
     proxy.url = f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}?application_name={PRISM_CONNECTIONS}"
@@ -58,6 +62,12 @@ def prism_backends_end() -> int:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                        [PRISM_CONNECTIONS])
         return len(cursor.fetchall())
+
+
+def test_postgresql_cancels_a_statement_longer_than_the_statement_timeout(postgresql, settings):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")  # in ms
+        assert cursor.fetchone()[0] == str(settings.DB_STATEMENT_TIMEOUT_MS) != "0"
 
 
 def test_connections_that_postgresql_ends_are_replaced_on_next_use(prism, tenant, api_key):
