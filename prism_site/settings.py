@@ -180,6 +180,13 @@ PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
 PRISM_USAGE_FLUSH_INTERVAL = env.float("PRISM_USAGE_FLUSH_INTERVAL", default=0.5)
 PRISM_USAGE_BATCH_SIZE = env.int("PRISM_USAGE_BATCH_SIZE", default=500)
 
+# Budget alerts (gateway/alerts.py): a webhook signed with the secret, and/or emails through EMAIL_URL.
+PRISM_ALERT_WEBHOOK_URL = env.str("PRISM_ALERT_WEBHOOK_URL", default="")
+PRISM_ALERT_WEBHOOK_SECRET = env.str("PRISM_ALERT_WEBHOOK_SECRET", default="")
+PRISM_ALERT_EMAILS = env.list("PRISM_ALERT_EMAILS", default=[])
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="prism@localhost")
+
 # The quickstart's demo key, kept in the local .env so re-running it prints the same key.
 PRISM_DEMO_KEY = env.str("PRISM_DEMO_KEY", default="")
 PRISM_DEMO_ADMIN_PASSWORD = env.str("PRISM_DEMO_ADMIN_PASSWORD", default="")
@@ -190,5 +197,6 @@ PRISM_PIPELINE = [
     "gateway.plugins.validation.RequestValidation",
     "gateway.plugins.model_router.ModelRouter",
     "gateway.plugins.limits.RateLimits",
+    "gateway.plugins.budgets.Budgets",
     "gateway.plugins.stream_usage.StreamUsagePlugin",
 ]

@@ -1,12 +1,15 @@
 """Reads for the hot path: a key's snapshot and a tenant's routing rules, as plain frozen values."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Q, Sum
 
 from .credentials import credential_decrypt
-from .models import ApiKey, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
+from .models import ApiKey, ModelPrice, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
+
+MICRO = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -18,14 +21,20 @@ class Quota:
     rpm: int | None
     tpm: int | None
     monthly_tokens: int | None
+    budget_micros: int | None = None  # US dollars per budget period, in millionths
+    budget_period: str = "monthly"
+    alert_percent: int | None = None
 
     @classmethod
     def of(cls, scope: str, limits) -> "Quota":
-        return cls(scope, limits.id, limits.rpm_limit, limits.tpm_limit, limits.monthly_token_budget)
+        budget = limits.budget_usd
+        return cls(scope, limits.id, limits.rpm_limit, limits.tpm_limit, limits.monthly_token_budget,
+                   int(budget * MICRO) if budget is not None else None, limits.budget_period,
+                   limits.budget_alert_percent)
 
     @property
     def unlimited(self) -> bool:
-        return self.rpm is None and self.tpm is None and self.monthly_tokens is None
+        return self.rpm is None and self.tpm is None and self.monthly_tokens is None and self.budget_micros is None
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,44 @@ def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
     records = UsageRecord.objects.filter(**{owner: id}, created_at__gte=since)
     return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0
+
+
+def cost_used_since(*, scope: str, id: int, since: datetime | None) -> int:
+    """US dollars (in millionths) a key or a tenant spent since `since` (None: ever), by the stored usage records."""
+    owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
+    records = UsageRecord.objects.filter(**{owner: id}, **({"created_at__gte": since} if since else {}))
+    return int((records.aggregate(cost=Sum("cost"))["cost"] or 0) * MICRO)
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's prices per million tokens (as ModelPrice), for the hot path."""
+
+    model_prefix: str
+    input_per_million: Decimal
+    output_per_million: Decimal
+    cached_input_per_million: Decimal | None = None
+    cache_write_5m_per_million: Decimal | None = None
+    cache_write_1h_per_million: Decimal | None = None
+    reasoning_per_million: Decimal | None = None
+    audio_input_per_million: Decimal | None = None
+    audio_output_per_million: Decimal | None = None
+    batch_multiplier: Decimal = Decimal(1)
+    flex_multiplier: Decimal = Decimal(1)
+    priority_multiplier: Decimal = Decimal(1)
+    max_output_tokens: int | None = None
+
+
+def prices_get() -> dict[str, Price]:
+    """Every model price, by prefix."""
+    names = [field.name for field in fields(Price)]
+    return {row["model_prefix"]: Price(**row) for row in ModelPrice.objects.values(*names)}
+
+
+def price_match(prices: dict, model: str):
+    """The price of `model`: the longest prefix that matches it, or None."""
+    matches = [prefix for prefix in prices if model.startswith(prefix)]
+    return prices[max(matches, key=len)] if matches else None
 
 
 def provider_keys_get(*, tenant_id: int) -> dict[str, str]:
