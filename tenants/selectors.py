@@ -1,7 +1,7 @@
 """Reads for the hot path: a key's snapshot and a tenant's routing rules, as plain frozen values."""
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, Sum
@@ -114,6 +114,12 @@ def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
     records = UsageRecord.objects.filter(**{owner: id}, created_at__gte=since)
     return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0
+
+
+def budget_period_start(period: str, when: datetime) -> datetime | None:
+    """When the budget period holding `when` (UTC) began: midnight, Monday, the 1st; None: the budget never resets."""
+    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"daily": day, "weekly": day - timedelta(days=day.weekday()), "monthly": day.replace(day=1)}.get(period)
 
 
 def cost_used_since(*, scope: str, id: int, since: datetime | None) -> int:

@@ -9,10 +9,10 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from gateway.plugins.budgets import cost_ceiling, period_start
+from gateway.plugins.budgets import cost_ceiling
 from gateway.plugins.interface import RequestContext
 from tenants.models import ApiKey, ModelPrice, Tenant, UsageRecord
-from tenants.selectors import Price
+from tenants.selectors import Price, budget_period_start
 from tenants.services import usage_records_create
 from tests.conftest import PrismProcess, record, usage_records
 from tests.test_limits import redis_url  # noqa: F401 (a fixture)
@@ -40,11 +40,11 @@ def spent() -> Decimal:
 
 
 def test_periods_start_at_midnight_utc_on_mondays_and_month_starts():
-    now = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc).timestamp()  # a Thursday
-    assert period_start("daily", now) == datetime(2026, 11, 26, tzinfo=timezone.utc)
-    assert period_start("weekly", now) == datetime(2026, 11, 23, tzinfo=timezone.utc)
-    assert period_start("monthly", now) == datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert period_start("none", now) is None
+    now = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc)  # a Thursday
+    assert budget_period_start("daily", now) == datetime(2026, 11, 26, tzinfo=timezone.utc)
+    assert budget_period_start("weekly", now) == datetime(2026, 11, 23, tzinfo=timezone.utc)
+    assert budget_period_start("monthly", now) == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert budget_period_start("none", now) is None
 
 
 def test_a_request_reserves_its_body_and_its_output_cap_at_the_dearest_prices():
@@ -125,3 +125,19 @@ def test_two_processes_never_overshoot_one_budget_through_redis(redis_url, upstr
     assert all(answer.json()["error"]["code"] == "insufficient_quota" for answer in refused)
     assert spent() <= Decimal("1.00") < spent() + reservation()
     assert spent() == COST * UsageRecord.objects.filter(status_code=200).count()
+
+
+def test_budget_use_shows_in_the_usage_api_and_the_dashboard(priced, admin_client):
+    tenant = Tenant.objects.get_or_create(name="acme")[0]
+    tenant.budget_usd, tenant.budget_period = Decimal("0.10"), "daily"
+    tenant.save()
+    from tenants.services import key_issue
+
+    key, raw = key_issue(tenant=tenant, budget_usd=Decimal("1.00"), budget_period="none")
+    usage_records_create(records=[record(key, "r1", model="gpt-budget", prompt=50_000, completion=0)])
+    budgets = admin_client.get("/v1/usage", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["budgets"]
+    assert [(row["scope"], row["period"], Decimal(str(row["spent_usd"])), Decimal(str(row["budget_usd"])), row["used_share"])
+            for row in budgets] == [("tenant", "daily", Decimal("0.05"), Decimal("0.10"), 0.5),
+                                    ("key", "none", Decimal("0.05"), Decimal("1.00"), 0.05)]
+    page = admin_client.get("/dashboard/").content.decode()
+    assert "$0.05 / $0.10" in page and "50%" in page

@@ -196,3 +196,22 @@ def test_loadprices_imports_a_json_or_yaml_table(db, tmp_path):
     table.write_text("models:\n  acme-llm: {input: 1, price_typo: 2, output: 2}\n")
     with pytest.raises(CommandError, match="unknown price_typo"):
         call_command("loadprices", str(table))
+
+
+def test_the_dashboard_the_usage_api_and_the_csv_show_cost_per_class_unpriced_and_estimated(db, admin_client):
+    from tenants.models import Tenant
+    from tenants.services import key_issue
+
+    key, raw = key_issue(tenant=Tenant.objects.create(name="acme"))
+    cut = {**record(key, "cut", model="gpt-4o", prompt=1_000_000, completion=100_000), "usage_source": "estimated",
+           "cached_tokens": 400_000}
+    usage_records_create(records=[cut, record(key, "unpriced", model="unknown-llm", prompt=100, completion=300)])
+    [costs] = admin_client.get("/v1/usage", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["costs"]
+    assert [Decimal(costs[name]) for name in ("input_cost", "cached_input_cost", "output_cost")] == [
+        Decimal("1.5"), Decimal("0.5"), Decimal("1")]
+    assert costs["unpriced_requests"] == 1 and costs["estimated_requests"] == 1
+    assert costs["estimated_share"] == 1_100_000 / 1_100_400
+    page = admin_client.get("/dashboard/").content.decode()
+    assert "unpriced" in page and "(estimated)" in page and "$0.5000" in page
+    csv = admin_client.get("/dashboard/export/costs.csv").content.decode()
+    assert csv.splitlines()[0].startswith("input_cost,cached_input_cost,cache_write_cost")

@@ -18,7 +18,7 @@ Amounts are counted in millionths of a dollar.
 import logging
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
@@ -30,7 +30,7 @@ from gateway.counters import Counter, counters
 from gateway.errors import QuotaExceeded, ServiceUnavailable
 from gateway.usage_writer import usage_record
 from tenants.directory import directory
-from tenants.selectors import MICRO, cost_used_since, price_match
+from tenants.selectors import MICRO, budget_period_start, cost_used_since, price_match
 from tenants.services import TIERS, usage_cost
 
 from .interface import Plugin
@@ -41,12 +41,6 @@ DAY = 24 * 3600
 KEPT = {"daily": 2 * DAY, "weekly": 8 * DAY, "monthly": 32 * DAY}  # how long a period's counter outlives its start
 FOREVER = 10 * 365 * DAY
 DEFAULT_OUTPUT_CAP = 4096  # tokens reserved for a model with no known output cap when the request sets none
-
-
-def period_start(period: str, now: float) -> datetime | None:
-    """When the budget period holding `now` began (None: the budget never resets)."""
-    day = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return {"daily": day, "weekly": day - timedelta(days=day.weekday()), "monthly": day.replace(day=1)}.get(period)
 
 
 def _micros(dollars: Decimal | None) -> int:
@@ -88,7 +82,7 @@ class Budgets(Plugin):
                                                      else context.requested_model))
         planned = []  # (quota, counter, period start)
         for quota in quotas:
-            start = period_start(quota.budget_period, self.clock())
+            start = budget_period_start(quota.budget_period, datetime.fromtimestamp(self.clock(), timezone.utc))
             key = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd:{start:%Y%m%d}" if start else \
                 f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd"
             counter = Counter(key, reserved, quota.budget_micros, KEPT.get(quota.budget_period, FOREVER))
