@@ -12,7 +12,7 @@ from .services import key_save_new
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "created_at"]
+    list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "budget_usd", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
@@ -44,7 +44,8 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ["model_prefix", "input_per_million", "output_per_million"]
+    list_display = ["model_prefix", "input_per_million", "cached_input_per_million", "output_per_million",
+                    "max_output_tokens"]
     search_fields = ["model_prefix"]
 
 
@@ -57,7 +58,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["prefix", "label", "tenant__name"]
     fields = [
         "tenant", "label", "allowed_models", "expires_at", "rpm_limit", "tpm_limit", "monthly_token_budget",
-        "prefix", "created_at", "last_used_at", "revoked_at",
+        "budget_usd", "budget_period", "budget_alert_percent", "prefix", "created_at", "last_used_at", "revoked_at",
     ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
@@ -107,7 +108,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     list_display = [
         "created_at", "request_id", "tenant", "api_key", "requested_model", "served_model", "status_code",
-        "prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_stream", "latency_ms",
+        "prompt_tokens", "completion_tokens", "total_tokens", "cost", "usage_source", "is_stream", "latency_ms",
     ]
     list_filter = [
         "tenant", ("api_key", admin.RelatedOnlyFieldListFilter), "requested_model", "status_code", "is_stream",

@@ -24,7 +24,7 @@ class Limits(models.Model):
         "budget (USD)", max_digits=12, decimal_places=2, null=True, blank=True,
         help_text="US dollars per budget period, at the prices recorded; empty: no dollar budget.",
     )
-    budget_period = models.CharField(max_length=10, choices=BUDGET_PERIODS, default="monthly",
+    budget_period = models.CharField(max_length=10, choices=BUDGET_PERIODS, default="monthly", blank=True,
                                      help_text="Periods start at 00:00 UTC (weeks on Monday); none: one budget for ever.")
     budget_alert_percent = models.PositiveSmallIntegerField(
         "budget alert (%)", null=True, blank=True, default=80, validators=[MaxValueValidator(100)],
@@ -33,6 +33,9 @@ class Limits(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean(self):
+        self.budget_period = self.budget_period or "monthly"  # a form that left it out
 
 
 class Tenant(Limits):

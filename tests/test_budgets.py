@@ -141,3 +141,13 @@ def test_budget_use_shows_in_the_usage_api_and_the_dashboard(priced, admin_clien
                                     ("key", "none", Decimal("0.05"), Decimal("1.00"), 0.05)]
     page = admin_client.get("/dashboard/").content.decode()
     assert "$0.05 / $0.10" in page and "50%" in page
+
+
+def test_budgets_and_prices_per_class_are_edited_in_the_admin(admin_client, api_key):
+    key = ApiKey.objects.get()
+    for page in (f"/admin/tenants/apikey/{key.id}/change/", f"/admin/tenants/tenant/{key.tenant_id}/change/"):
+        form = admin_client.get(page).content.decode()
+        assert all(f'name="{field}"' in form for field in ("budget_usd", "budget_period", "budget_alert_percent"))
+    form = admin_client.get("/admin/tenants/modelprice/add/").content.decode()
+    assert all(f'name="{field}"' in form for field in ("cached_input_per_million", "cache_write_1h_per_million",
+                                                         "reasoning_per_million", "flex_multiplier", "max_output_tokens"))
