@@ -4,7 +4,7 @@ Semantics, for each key and its tenant that has a dollar budget (whichever is us
 - A budget holds for a period of the clock (UTC): a day, a week from Monday, a calendar month, or for ever
   ("none"). Each period's counter starts, once per process, from the stored usage records' cost, and is
   shared by every Prism process through the counters (Redis when REDIS_URL is set).
-- Before the call the request reserves its most: its body's bytes (no prompt has more tokens than bytes)
+- Before the call the request reserves its most: its body's bytes (no text has more tokens than bytes)
   times the model's dearest input price, plus max_tokens (max_completion_tokens, max_output_tokens; else
   the model's output cap) times n times its dearest output price, on the tier it asks for. If that would
   take the counter over the budget the request is refused: 429 insufficient_quota.
