@@ -1,4 +1,4 @@
-"""Reads for the hot path: a key's snapshot and a tenant's routing rules, as plain frozen values."""
+"""Reads for the hot path: a key's snapshot, a tenant's routing rules and the model prices, as plain frozen values."""
 
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -34,7 +34,7 @@ class Quota:
 
     @property
     def unlimited(self) -> bool:
-        return self.rpm is None and self.tpm is None and self.monthly_tokens is None and self.budget_micros is None
+        return self.rpm is None and self.tpm is None and self.monthly_tokens is None
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class KeyInfo:
     allowed_models: tuple[str, ...]
     expires_at: datetime | None
     revoked: bool
-    quotas: tuple[Quota, ...] = ()
+    quotas: tuple[Quota, ...] = ()  # those with rate limits or a token budget
+    budgets: tuple[Quota, ...] = ()  # those with a budget in dollars
 
     def allows(self, model: str) -> bool:
         if not self.allowed_models:
@@ -75,6 +76,7 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
     api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
     if api_key is None:
         return None
+    quotas = (Quota.of("key", api_key), Quota.of("tenant", api_key.tenant))
     return KeyInfo(
         id=api_key.id,
         prefix=api_key.prefix,
@@ -85,9 +87,8 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
         allowed_models=tuple(m.strip() for m in api_key.allowed_models.split(",") if m.strip()),
         expires_at=api_key.expires_at,
         revoked=api_key.revoked_at is not None,
-        quotas=tuple(
-            quota for quota in (Quota.of("key", api_key), Quota.of("tenant", api_key.tenant)) if not quota.unlimited
-        ),
+        quotas=tuple(quota for quota in quotas if not quota.unlimited),
+        budgets=tuple(quota for quota in quotas if quota.budget_micros is not None),
     )
 
 

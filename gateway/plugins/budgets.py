@@ -73,8 +73,7 @@ class Budgets(Plugin):
         self._alerted = set()
 
     async def handle(self, context, next):
-        quotas = [quota for quota in (context.api_key.quotas if context.api_key else ())
-                  if quota.budget_micros is not None]
+        quotas = context.api_key.budgets if context.api_key else ()
         if not quotas:
             return await next(context)
         prices = await directory.prices()
