@@ -151,3 +151,18 @@ def test_budgets_and_prices_per_class_are_edited_in_the_admin(admin_client, api_
     form = admin_client.get("/admin/tenants/modelprice/add/").content.decode()
     assert all(f'name="{field}"' in form for field in ("cached_input_per_million", "cache_write_1h_per_million",
                                                          "reasoning_per_million", "flex_multiplier", "max_output_tokens"))
+
+
+def test_the_messages_door_refuses_in_anthropics_shape_and_still_counts_tokens(priced, anthropic_upstream, prism_url,
+                                                                               api_key):
+    import anthropic
+
+    ModelPrice.objects.create(model_prefix="claude-haiku-4-5", input_per_million=1, output_per_million=5)
+    Tenant.objects.update(budget_usd=Decimal("0.00"))
+    request = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "Hello there"}]}
+    with anthropic.Anthropic(base_url=prism_url, api_key=api_key, max_retries=0) as claude:
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            claude.messages.create(max_tokens=50, **request)
+        assert refused.value.body["type"] == "error" and "budget" in refused.value.body["error"]["message"]
+        assert claude.messages.count_tokens(**request).input_tokens > 0
+    assert [r.status_code for r in usage_records(2)] == [429, 200]

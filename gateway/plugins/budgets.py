@@ -10,7 +10,8 @@ Semantics, for each key and its tenant that has a dollar budget (whichever is us
   take the counter over the budget the request is refused: 429 insufficient_quota.
 - When it ends the reservation is replaced by its cost as recorded (nothing for a failed call), so the
   recorded spend cannot pass the budget however many requests run at once.
-- A model with no price costs nothing here (its usage is recorded as unpriced).
+- A model with no price costs nothing here (its usage is recorded as unpriced), nor does an operation
+  that uses no tokens (reading a stored response, counting tokens).
 - Reaching the alert share of the budget notifies once per period (gateway/alerts.py).
 Amounts are counted in millionths of a dollar.
 """
@@ -28,6 +29,7 @@ from redis.exceptions import RedisError
 from gateway.alerts import alert_schedule
 from gateway.counters import Counter, counters
 from gateway.errors import QuotaExceeded, ServiceUnavailable
+from gateway.operations import no_usage
 from gateway.usage_writer import usage_record
 from tenants.directory import directory
 from tenants.selectors import MICRO, budget_period_start, cost_used_since, price_match
@@ -52,10 +54,11 @@ def cost_ceiling(context, price) -> int:
     if price is None:
         return 0
     data = context.request_data
+    model_cap = DEFAULT_OUTPUT_CAP if price.max_output_tokens is None else price.max_output_tokens
     cap = next((value for name in ("max_completion_tokens", "max_tokens", "max_output_tokens")
-                if type(value := data.get(name)) is int and value > 0), None)
+                if type(value := data.get(name)) is int and value > 0), model_cap)
     choices = data.get("n") if type(data.get("n")) is int and data.get("n") > 0 else 1
-    output = (cap or price.max_output_tokens or DEFAULT_OUTPUT_CAP) * choices
+    output = cap * choices
     inputs = [price.input_per_million, price.cache_write_5m_per_million, price.cache_write_1h_per_million,
               price.audio_input_per_million]
     outputs = [price.output_per_million, price.reasoning_per_million, price.audio_output_per_million]
@@ -74,7 +77,7 @@ class Budgets(Plugin):
 
     async def handle(self, context, next):
         quotas = context.api_key.budgets if context.api_key else ()
-        if not quotas:
+        if not quotas or context.operation.usage_of is no_usage:  # reading a stored response costs nothing
             return await next(context)
         prices = await directory.prices()
         reserved = cost_ceiling(context, price_match(prices, context.route.upstream_model if context.route
