@@ -67,7 +67,7 @@ def key_revoke(*, prefix: str) -> ApiKey:
 
 COST_CLASSES = ["input_cost", "cached_input_cost", "cache_write_cost", "output_cost", "reasoning_cost", "audio_cost"]
 TIERS = {"batch": "batch_multiplier", "flex": "flex_multiplier", "priority": "priority_multiplier"}
-CENT_MILLIONTHS = Decimal("0.00000001")
+PRECISION = Decimal("0.00000001")  # the cost columns keep 8 decimal places
 
 
 def usage_cost(record: dict, prices: dict) -> dict:
@@ -96,7 +96,7 @@ def usage_cost(record: dict, prices: dict) -> dict:
     }
     tier = TIERS.get(record.get("service_tier") or "")
     scale = (getattr(price, tier) if tier else 1) / MILLION
-    costs = {name: (amount * scale).quantize(CENT_MILLIONTHS) for name, amount in amounts.items()}
+    costs = {name: (amount * scale).quantize(PRECISION) for name, amount in amounts.items()}
     return {"cost": sum(costs.values()), **costs}
 
 
