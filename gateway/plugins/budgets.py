@@ -87,10 +87,11 @@ class Budgets(Plugin):
             start = budget_period_start(quota.budget_period, datetime.fromtimestamp(self.clock(), timezone.utc))
             key = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd:{start:%Y%m%d}" if start else \
                 f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd"
-            counter = Counter(key, reserved, quota.budget_micros, KEPT.get(quota.budget_period, FOREVER))
-            await self._seed(counter, quota, start)
-            planned.append((quota, counter, start))
+            planned.append((quota, Counter(key, reserved, quota.budget_micros, KEPT.get(quota.budget_period, FOREVER)),
+                            start))
         try:
+            for quota, counter, start in planned:
+                await self._seed(counter, quota, start)
             refused, values = await counters().add([counter for _, counter, _ in planned])
         except RedisError:
             raise ServiceUnavailable("The budget counter is unavailable.") from None
