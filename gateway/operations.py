@@ -17,21 +17,26 @@ def _int(value) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
+def _details(usage: dict, name: str) -> dict:
+    details = usage.get(name)
+    return details if isinstance(details, dict) else {}
+
+
 def openai_usage(usage: dict | None) -> dict | None:
-    """Chat, completions and embeddings: OpenAI's cached tokens are inside prompt_tokens, reasoning inside
-    completion_tokens."""
+    """Chat, completions and embeddings: OpenAI's cached and audio input tokens are inside prompt_tokens,
+    reasoning and audio output tokens inside completion_tokens."""
     if not isinstance(usage, dict):
         return None
     prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    prompt_details = _details(usage, "prompt_tokens_details")
+    completion_details = _details(usage, "completion_tokens_details")
     return {
         "prompt_tokens": prompt, "completion_tokens": completion,
         "total_tokens": _int(usage.get("total_tokens")) or prompt + completion,
-        "cached_tokens": _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0,
-        "reasoning_tokens": (_int(completion_details.get("reasoning_tokens"))
-                             if isinstance(completion_details, dict) else 0),
-        "cache_write_tokens": 0,
+        "cached_tokens": _int(prompt_details.get("cached_tokens")),
+        "audio_input_tokens": _int(prompt_details.get("audio_tokens")),
+        "reasoning_tokens": _int(completion_details.get("reasoning_tokens")),
+        "audio_output_tokens": _int(completion_details.get("audio_tokens")),
     }
 
 
@@ -47,14 +52,21 @@ def responses_usage(usage: dict | None) -> dict | None:
 
 
 def anthropic_usage(usage: dict | None) -> dict | None:
-    """Anthropic's cache reads and writes are not inside input_tokens: the prompt is their sum."""
+    """Anthropic's cache reads and writes are not inside input_tokens: the prompt is their sum.
+
+    Cache writes are split by how long they are kept (`cache_creation`); the tier the answer was served on
+    comes with the usage."""
     if not isinstance(usage, dict):
         return None
     fresh, output = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
     read, written = _int(usage.get("cache_read_input_tokens")), _int(usage.get("cache_creation_input_tokens"))
     prompt = fresh + read + written
+    tier = usage.get("service_tier")
     return {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
-            "cached_tokens": read, "cache_write_tokens": written, "reasoning_tokens": 0}
+            "cached_tokens": read, "cache_write_tokens": written,
+            "cache_write_1h_tokens": _int(_details(usage, "cache_creation").get("ephemeral_1h_input_tokens")),
+            "reasoning_tokens": _int(_details(usage, "output_tokens_details").get("thinking_tokens")),
+            **({"service_tier": tier} if isinstance(tier, str) else {})}
 
 
 def no_usage(usage: dict | None) -> None:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
+from tenants.models import TOKEN_CLASSES
 from tenants.services import usage_records_create
 
 from .observability import USAGE_QUEUE
@@ -53,12 +54,8 @@ def usage_record(context) -> dict:
         "served_model": str(served_model or (context.route.upstream_model if context.route else ""))[:100],
         "provider": context.route.provider_name if context.route else "",
         "operation": context.operation.name,
-        "prompt_tokens": usage.get("prompt_tokens") or 0,
-        "completion_tokens": usage.get("completion_tokens") or 0,
-        "total_tokens": usage.get("total_tokens") or 0,
-        "cached_tokens": usage.get("cached_tokens") or 0,
-        "cache_write_tokens": usage.get("cache_write_tokens") or 0,
-        "reasoning_tokens": usage.get("reasoning_tokens") or 0,
+        **{name: usage.get(name) or 0 for name in TOKEN_CLASSES},
+        "service_tier": str(usage.get("service_tier") or (context.response_data or {}).get("service_tier") or "")[:20],
         "usage_source": context.metadata.get("usage_source", "upstream"),
         "status_code": status,
         "error_type": error_type[:50],

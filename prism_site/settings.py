@@ -230,6 +230,13 @@ PRISM_USAGE_BATCH_SIZE = env.int("PRISM_USAGE_BATCH_SIZE", default=500)
 # records the database refuses go to dead-letter.jsonl here (gateway/usage_spool.py).
 PRISM_SPOOL_DIR = env.path("PRISM_SPOOL_DIR", default=BASE_DIR / "var" / "spool")
 
+# Budget alerts (gateway/alerts.py): a webhook signed with the secret, and/or emails through EMAIL_URL.
+PRISM_ALERT_WEBHOOK_URL = env.str("PRISM_ALERT_WEBHOOK_URL", default="")
+PRISM_ALERT_WEBHOOK_SECRET = env.str("PRISM_ALERT_WEBHOOK_SECRET", default="")
+PRISM_ALERT_EMAILS = env.list("PRISM_ALERT_EMAILS", default=[])
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="prism@localhost")
+
 # The quickstart's demo key, kept in the local .env so re-running it prints the same key.
 PRISM_DEMO_KEY = env.str("PRISM_DEMO_KEY", default="")
 PRISM_DEMO_ADMIN_PASSWORD = env.str("PRISM_DEMO_ADMIN_PASSWORD", default="")
@@ -240,5 +247,6 @@ PRISM_PIPELINE = [
     "gateway.plugins.validation.RequestValidation",
     "gateway.plugins.model_router.ModelRouter",
     "gateway.plugins.limits.RateLimits",
+    "gateway.plugins.budgets.Budgets",
     "gateway.plugins.stream_usage.StreamUsagePlugin",
 ]

@@ -18,7 +18,7 @@ ROTATION_GRACE_HOURS = int(ROTATION_GRACE.total_seconds() // 3600)
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "created_at"]
+    list_display = ["name", "is_active", "rpm_limit", "tpm_limit", "monthly_token_budget", "budget_usd", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
@@ -50,7 +50,8 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ["model_prefix", "input_per_million", "output_per_million"]
+    list_display = ["model_prefix", "input_per_million", "cached_input_per_million", "output_per_million",
+                    "max_output_tokens"]
     search_fields = ["model_prefix"]
 
 
@@ -64,7 +65,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["prefix", "label", "tenant__name"]
     fields = [
         "tenant", "label", "allowed_models", "expires_at", "rpm_limit", "tpm_limit", "monthly_token_budget",
-        "prefix", "created_at", "last_used_at", "revoked_at",
+        "budget_usd", "budget_period", "budget_alert_percent", "prefix", "created_at", "last_used_at", "revoked_at",
     ]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke", "rotate"]
@@ -171,7 +172,8 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     list_display = [
         "created_at", "request_id", "tenant", "api_key", "operation", "requested_model", "served_model",
-        "status_code", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_stream", "latency_ms",
+        "status_code", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "usage_source", "is_stream",
+        "latency_ms",
     ]
     list_filter = [
         "tenant", ("api_key", admin.RelatedOnlyFieldListFilter), "operation", "requested_model", "status_code",

@@ -68,6 +68,9 @@ class Directory:
     async def provider_keys(self, tenant_id: int) -> dict[str, str]:
         return await self._get(("provider_keys", tenant_id), selectors.provider_keys_get, tenant_id=tenant_id)
 
+    async def prices(self) -> dict[str, selectors.Price]:
+        return await self._get(("prices",), selectors.prices_get)
+
     async def _get(self, cache_key, selector, **kwargs):
         now = self.clock()
         entry = self._entries.get(cache_key, now) or self._unknown.get(cache_key, now)

@@ -2,10 +2,14 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
 from providers.config import provider_names
+
+
+BUDGET_PERIODS = [("daily", "daily"), ("weekly", "weekly"), ("monthly", "monthly"), ("none", "none")]
 
 
 class Limits(models.Model):
@@ -16,9 +20,22 @@ class Limits(models.Model):
     monthly_token_budget = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Tokens per calendar month (UTC)."
     )
+    budget_usd = models.DecimalField(
+        "budget (USD)", max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="US dollars per budget period, at the prices recorded; empty: no dollar budget.",
+    )
+    budget_period = models.CharField(max_length=10, choices=BUDGET_PERIODS, default="monthly", blank=True,
+                                     help_text="Periods start at 00:00 UTC (weeks on Monday); none: one budget for ever.")
+    budget_alert_percent = models.PositiveSmallIntegerField(
+        "budget alert (%)", null=True, blank=True, default=80, validators=[MaxValueValidator(100)],
+        help_text="Notify once per period when spending reaches this share of the budget; empty: never.",
+    )
 
     class Meta:
         abstract = True
+
+    def clean(self):
+        self.budget_period = self.budget_period or "monthly"  # a form that left it out
 
 
 class Tenant(Limits):
@@ -143,18 +160,47 @@ class ProviderCredential(models.Model):
         return f"{self.tenant}: {self.provider}"
 
 
+def _price(name: str, fallback: str = ""):
+    return models.DecimalField(name, max_digits=12, decimal_places=4, null=True, blank=True,
+                               help_text=f"Empty: the {fallback} price." if fallback else "")
+
+
 class ModelPrice(models.Model):
-    """What a model costs, in US dollars per million tokens; applied when a usage record is written."""
+    """What a model costs, in US dollars per million tokens of each class; applied when a usage record is written."""
 
     model_prefix = models.CharField(max_length=100, unique=True, help_text="The longest matching prefix applies.")
     input_per_million = models.DecimalField(max_digits=12, decimal_places=4)
     output_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+    cached_input_per_million = _price("cached input per million", "input")
+    cache_write_5m_per_million = _price("cache write (5 min) per million", "input")
+    cache_write_1h_per_million = _price("cache write (1 h) per million", "input")
+    reasoning_per_million = _price("reasoning per million", "output")
+    audio_input_per_million = _price("audio input per million", "input")
+    audio_output_per_million = _price("audio output per million", "output")
+    batch_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1,
+                                           help_text="Applied to answers served on the batch tier.")
+    flex_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1,
+                                          help_text="Applied to answers served on the flex tier.")
+    priority_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1,
+                                              help_text="Applied to answers served on the priority tier.")
+    max_output_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The model's output cap: what a dollar budget reserves when a request sets none."
+    )
 
     class Meta:
         ordering = ["model_prefix"]
 
     def __str__(self):
         return f"{self.model_prefix}: ${self.input_per_million} in, ${self.output_per_million} out per 1M tokens"
+
+
+# The token counts of a usage record: prompt and completion hold every class below them, each counted once.
+TOKEN_CLASSES = ["prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens",
+                 "cache_write_1h_tokens", "reasoning_tokens", "audio_input_tokens", "audio_output_tokens"]
+
+
+def _cost(what: str):
+    return models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True, help_text=f"US dollars for {what}.")
 
 
 class UsageRecord(models.Model):
@@ -173,7 +219,11 @@ class UsageRecord(models.Model):
     total_tokens = models.PositiveIntegerField(default=0)
     cached_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens read from the provider's cache.")
     cache_write_tokens = models.PositiveIntegerField(default=0, help_text="Input tokens written to the cache.")
+    cache_write_1h_tokens = models.PositiveIntegerField(default=0, help_text="Of the cache writes, those kept 1 hour.")
     reasoning_tokens = models.PositiveIntegerField(default=0)
+    audio_input_tokens = models.PositiveIntegerField(default=0, help_text="Of the input tokens, audio ones.")
+    audio_output_tokens = models.PositiveIntegerField(default=0, help_text="Of the output tokens, audio ones.")
+    service_tier = models.CharField(max_length=20, blank=True, help_text="The tier the answer was served on.")
     usage_source = models.CharField(max_length=10, default="upstream", help_text="upstream: the provider's "
                                     "own count; estimated: Prism's, for a stream that ended before its usage.")
     status_code = models.PositiveSmallIntegerField()
@@ -181,7 +231,14 @@ class UsageRecord(models.Model):
     is_stream = models.BooleanField(default=False)
     latency_ms = models.PositiveIntegerField()
     ttft_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Time to first token, for streams.")
-    cost = models.DecimalField(max_digits=14, decimal_places=8, default=0, help_text="US dollars, at the prices of the day.")
+    cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True,
+                               help_text="US dollars, at the prices of the day; empty: the model has no price.")
+    input_cost = _cost("fresh input")
+    cached_input_cost = _cost("cached input")
+    cache_write_cost = _cost("cache writes")
+    output_cost = _cost("output less reasoning and audio")
+    reasoning_cost = _cost("reasoning")
+    audio_cost = _cost("audio input and output")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

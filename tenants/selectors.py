@@ -1,13 +1,16 @@
-"""Reads for the hot path: a key's snapshot and a tenant's routing rules, as plain frozen values."""
+"""Reads for the hot path: a key's snapshot, a tenant's routing rules and the model prices, as plain frozen values."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import Q, Sum
 
 from .credentials import credential_decrypt
 from .database import lookup_deadline, off_request
-from .models import ApiKey, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
+from .models import ApiKey, ModelPrice, ProviderCredential, RoutingRule, UsageRecord, fallbacks_parse
+
+MICRO = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -19,10 +22,16 @@ class Quota:
     rpm: int | None
     tpm: int | None
     monthly_tokens: int | None
+    budget_micros: int | None = None  # US dollars per budget period, in millionths
+    budget_period: str = "monthly"
+    alert_percent: int | None = None
 
     @classmethod
     def of(cls, scope: str, limits) -> "Quota":
-        return cls(scope, limits.id, limits.rpm_limit, limits.tpm_limit, limits.monthly_token_budget)
+        budget = limits.budget_usd
+        return cls(scope, limits.id, limits.rpm_limit, limits.tpm_limit, limits.monthly_token_budget,
+                   int(budget * MICRO) if budget is not None else None, limits.budget_period,
+                   limits.budget_alert_percent)
 
     @property
     def unlimited(self) -> bool:
@@ -40,7 +49,8 @@ class KeyInfo:
     allowed_models: tuple[str, ...]
     expires_at: datetime | None
     revoked: bool
-    quotas: tuple[Quota, ...] = ()
+    quotas: tuple[Quota, ...] = ()  # those with rate limits or a token budget
+    budgets: tuple[Quota, ...] = ()  # those with a budget in dollars
 
     def allows(self, model: str) -> bool:
         if not self.allowed_models:
@@ -68,6 +78,7 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
     api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
     if api_key is None:
         return None
+    quotas = (Quota.of("key", api_key), Quota.of("tenant", api_key.tenant))
     return KeyInfo(
         id=api_key.id,
         prefix=api_key.prefix,
@@ -78,9 +89,8 @@ def key_info_get(*, prefix: str) -> KeyInfo | None:
         allowed_models=tuple(m.strip() for m in api_key.allowed_models.split(",") if m.strip()),
         expires_at=api_key.expires_at,
         revoked=api_key.revoked_at is not None,
-        quotas=tuple(
-            quota for quota in (Quota.of("key", api_key), Quota.of("tenant", api_key.tenant)) if not quota.unlimited
-        ),
+        quotas=tuple(quota for quota in quotas if not quota.unlimited),
+        budgets=tuple(quota for quota in quotas if quota.budget_micros is not None),
     )
 
 
@@ -109,6 +119,52 @@ def tokens_used_since(*, scope: str, id: int, since: datetime) -> int:
     owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
     records = UsageRecord.objects.filter(**{owner: id}, created_at__gte=since)
     return records.aggregate(tokens=Sum("total_tokens"))["tokens"] or 0
+
+
+def budget_period_start(period: str, when: datetime) -> datetime | None:
+    """When the budget period holding `when` (UTC) began: midnight, Monday, the 1st; None: the budget never resets."""
+    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"daily": day, "weekly": day - timedelta(days=day.weekday()), "monthly": day.replace(day=1)}.get(period)
+
+
+@off_request()
+def cost_used_since(*, scope: str, id: int, since: datetime | None) -> int:
+    """US dollars (in millionths) a key or a tenant spent since `since` (None: ever), by the stored usage records."""
+    owner = {"key": "api_key_id", "tenant": "tenant_id"}[scope]
+    records = UsageRecord.objects.filter(**{owner: id}, **({"created_at__gte": since} if since else {}))
+    return int((records.aggregate(cost=Sum("cost"))["cost"] or 0) * MICRO)
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's prices per million tokens (as ModelPrice), for the hot path."""
+
+    model_prefix: str
+    input_per_million: Decimal
+    output_per_million: Decimal
+    cached_input_per_million: Decimal | None = None
+    cache_write_5m_per_million: Decimal | None = None
+    cache_write_1h_per_million: Decimal | None = None
+    reasoning_per_million: Decimal | None = None
+    audio_input_per_million: Decimal | None = None
+    audio_output_per_million: Decimal | None = None
+    batch_multiplier: Decimal = Decimal(1)
+    flex_multiplier: Decimal = Decimal(1)
+    priority_multiplier: Decimal = Decimal(1)
+    max_output_tokens: int | None = None
+
+
+@off_request(lookup_deadline)
+def prices_get() -> dict[str, Price]:
+    """Every model price, by prefix."""
+    names = [field.name for field in fields(Price)]
+    return {row["model_prefix"]: Price(**row) for row in ModelPrice.objects.values(*names)}
+
+
+def price_match(prices: dict, model: str):
+    """The price of `model`: the longest prefix that matches it, or None."""
+    matches = [prefix for prefix in prices if model.startswith(prefix)]
+    return prices[max(matches, key=len)] if matches else None
 
 
 @off_request(lookup_deadline)

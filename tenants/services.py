@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from .database import off_request
 from .keys import NewKey, key_generate, key_hash, key_prefix
-from .models import ApiKey, Limits, ModelPrice, Tenant, UsageHour, UsageRecord
+from .models import TOKEN_CLASSES, ApiKey, Limits, ModelPrice, Tenant, UsageHour, UsageRecord
+from .selectors import price_match
 from .usage_cleaning import usage_cost_clean, usage_record_clean
 
 MILLION = Decimal(1_000_000)
@@ -90,15 +91,43 @@ def key_revoke(*, prefix: str) -> ApiKey:
     return api_key
 
 
-def usage_cost(record: dict, prices: dict) -> Decimal:
-    """The record's cost at today's prices: the longest price prefix of the model that served it."""
-    model = record["served_model"] or record["requested_model"]
-    matches = [prefix for prefix in prices if model.startswith(prefix)]
-    if not matches:
-        return Decimal(0)
-    price = prices[max(matches, key=len)]
-    return (record["prompt_tokens"] * price.input_per_million
-            + record["completion_tokens"] * price.output_per_million) / MILLION
+COST_CLASSES = ["input_cost", "cached_input_cost", "cache_write_cost", "output_cost", "reasoning_cost", "audio_cost"]
+TIERS = {"batch": "batch_multiplier", "flex": "flex_multiplier", "priority": "priority_multiplier"}
+PRECISION = Decimal("0.00000001")  # the cost columns keep 8 decimal places
+
+
+def usage_cost(record: dict, prices: dict) -> dict:
+    """The record's cost per token class and in all, at today's prices (None when its model has no price).
+
+    Each token is priced once: the record's prompt holds its cached, cache-write and audio tokens, its
+    completion its reasoning and audio tokens; what is left of each is priced as plain input or output.
+    """
+    price = price_match(prices, record["served_model"] or record["requested_model"])
+    if price is None:
+        return dict.fromkeys(["cost", *COST_CLASSES])
+    tokens = {name: record.get(name) or 0 for name in TOKEN_CLASSES}
+    written, written_1h = tokens["cache_write_tokens"], tokens["cache_write_1h_tokens"]
+    fresh = tokens["prompt_tokens"] - tokens["cached_tokens"] - written - tokens["audio_input_tokens"]
+    output = tokens["completion_tokens"] - tokens["reasoning_tokens"] - tokens["audio_output_tokens"]
+    input_price, output_price = price.input_per_million, price.output_per_million
+    amounts = {
+        "input_cost": max(fresh, 0) * input_price,
+        "cached_input_cost": tokens["cached_tokens"] * _or(price.cached_input_per_million, input_price),
+        "cache_write_cost": ((written - written_1h) * _or(price.cache_write_5m_per_million, input_price)
+                             + written_1h * _or(price.cache_write_1h_per_million, input_price)),
+        "output_cost": max(output, 0) * output_price,
+        "reasoning_cost": tokens["reasoning_tokens"] * _or(price.reasoning_per_million, output_price),
+        "audio_cost": (tokens["audio_input_tokens"] * _or(price.audio_input_per_million, input_price)
+                       + tokens["audio_output_tokens"] * _or(price.audio_output_per_million, output_price)),
+    }
+    tier = TIERS.get(record.get("service_tier") or "")
+    scale = (getattr(price, tier) if tier else 1) / MILLION
+    costs = {name: (amount * scale).quantize(PRECISION) for name, amount in amounts.items()}
+    return {"cost": sum(costs.values()), **costs}
+
+
+def _or(price: Decimal | None, default: Decimal) -> Decimal:
+    return default if price is None else price
 
 
 @off_request()
@@ -115,7 +144,8 @@ def usage_records_create(*, records: list[dict]) -> list[tuple[dict, str]]:
     # Cleaned, and each request once (a spool taken over twice may hold a record twice).
     records = list({record["request_id"]: record for record in map(usage_record_clean, records)}.values())
     for record in records:
-        record["cost"] = usage_cost_clean(usage_cost(record, prices))
+        record.update({name: None if cost is None else usage_cost_clean(cost)
+                       for name, cost in usage_cost(record, prices).items()})
     refused = _records_store_all(records)
     last_used = {}
     refused_ids = {record["request_id"] for record, _ in refused}
@@ -158,8 +188,8 @@ def _refusal(records: list[dict]) -> str | None:
 
 RECORD_COLUMNS = [
     "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "operation",
-    "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
-    "usage_source", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms", "cost", "created_at",
+    *TOKEN_CLASSES, "service_tier", "usage_source", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms",
+    "cost", *COST_CLASSES, "created_at",
 ]
 
 
@@ -189,7 +219,7 @@ def _hours_add(records: list[dict], cursor) -> None:
         row["requests"] += 1
         row["errors"] += record["status_code"] >= 400
         for field in ("prompt_tokens", "completion_tokens", "total_tokens", "cost"):
-            row[field] += record[field]
+            row[field] += record[field] or 0  # an unpriced record adds no cost
     if not totals:
         return
     table = UsageHour._meta.db_table

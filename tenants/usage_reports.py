@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Aggregate, F, FloatField, Sum
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from .models import Tenant, UsageHour, UsageRecord
+from .models import ApiKey, Tenant, UsageHour, UsageRecord
+from .selectors import MICRO, budget_period_start, cost_used_since
+from .services import COST_CLASSES
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 # The largest id the database stores (a 64-bit key); a bigger one would be a database error, not "none".
@@ -87,6 +89,7 @@ class Selection:
     tenant_id: int | None
     records: object  # UsageRecord queryset
     hours: object  # UsageHour queryset
+    tenants: object = None  # Tenant queryset
 
 
 def usage_selection(params, *, tenants) -> Selection:
@@ -99,7 +102,7 @@ def usage_selection(params, *, tenants) -> Selection:
     tenants = tenants.filter(id=tenant_id) if tenant_id else tenants
     records = UsageRecord.objects.filter(tenant__in=tenants, created_at__gte=period.since, created_at__lt=period.until)
     hours = UsageHour.objects.filter(tenant__in=tenants, hour__gte=period.since, hour__lt=period.until)
-    return Selection(period, tenant_id, records, hours)
+    return Selection(period, tenant_id, records, hours, tenants)
 
 
 class PercentileCont(Aggregate):
@@ -170,9 +173,38 @@ def usage_breakdown(selection: Selection, by: str) -> list[dict]:
 def usage_recent(selection: Selection, limit: int = 50) -> list[dict]:
     fields = ["created_at", "request_id", "tenant__name", "api_key__prefix", "operation", "requested_model",
               "served_model", "status_code", "error_type", "is_stream", "prompt_tokens", "completion_tokens",
-              "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_source", "cost",
-              "latency_ms", "ttft_ms"]
+              "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_source",
+              "service_tier", "cost", "latency_ms", "ttft_ms"]
     return list(selection.records.order_by("-created_at").values(*fields)[:limit])
+
+
+def usage_costs(selection: Selection) -> list[dict]:
+    """Cost per token class, the requests with tokens but no price, and the share of tokens Prism estimated."""
+    estimated = Q(usage_source="estimated")
+    row = _with_zeros(selection.records.aggregate(
+        **{name: Sum(name) for name in COST_CLASSES}, tokens=Sum("total_tokens"),
+        unpriced_requests=Count("id", filter=Q(cost__isnull=True, total_tokens__gt=0)),
+        estimated_requests=Count("id", filter=estimated), estimated_tokens=Sum("total_tokens", filter=estimated),
+    ))
+    row["estimated_share"] = row["estimated_tokens"] / row["tokens"] if row["tokens"] else 0.0
+    return [row]
+
+
+def usage_budgets(selection: Selection, *, now: datetime | None = None) -> list[dict]:
+    """Each dollar budget of the selected tenants and their keys: spent in its current period, of its limit."""
+    now = now or timezone.now()
+    tenants = selection.tenants.filter(budget_usd__isnull=False)
+    keys = ApiKey.objects.filter(tenant__in=selection.tenants, budget_usd__isnull=False, revoked_at__isnull=True)
+    rows = []
+    for scope, owner, name in [("tenant", t, t.name) for t in tenants] + [("key", k, k.prefix) for k in
+                                                                        keys.select_related("tenant")]:
+        start = budget_period_start(owner.budget_period, now)
+        spent = cost_used_since(scope=scope, id=owner.id, since=start) / MICRO
+        rows.append({"scope": scope, "name": name, "tenant_name": name if scope == "tenant" else owner.tenant.name,
+                     "period": owner.budget_period, "period_start": start, "spent_usd": spent,
+                     "budget_usd": owner.budget_usd,
+                     "used_share": float(spent / owner.budget_usd) if owner.budget_usd else 1.0})
+    return rows
 
 
 TABLES = {
@@ -182,6 +214,8 @@ TABLES = {
     "by_key": lambda selection: usage_breakdown(selection, "key"),
     "by_model": lambda selection: usage_breakdown(selection, "model"),
     "recent": usage_recent,
+    "costs": usage_costs,
+    "budgets": usage_budgets,
 }
 
 

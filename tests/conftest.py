@@ -16,7 +16,7 @@ from django.utils import timezone
 from bench.servers import BIN, Server
 from providers.mock_upstream import MockUpstream
 from tenants.directory import directory
-from tenants.models import Tenant, UsageRecord
+from tenants.models import TOKEN_CLASSES, Tenant, UsageRecord
 from tenants.services import key_issue
 
 REQUIRE_SERVICES = os.environ.get("PRISM_REQUIRE_SERVICES") == "1"
@@ -122,7 +122,7 @@ def record(api_key, request_id, *, model="gpt-4", prompt=1000, completion=500, s
         "tenant_id": api_key.tenant_id, "api_key_id": api_key.id, "request_id": request_id,
         "requested_model": model, "served_model": model, "provider": "openai_provider", "operation": "chat",
         "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-        "cached_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": 0, "usage_source": "upstream",
+        **dict.fromkeys(TOKEN_CLASSES[3:], 0), "service_tier": "", "usage_source": "upstream",
         "status_code": status, "error_type": "" if status == 200 else "server_error", "is_stream": ttft is not None,
         "latency_ms": latency, "ttft_ms": ttft, "created_at": timezone.now() - ago,
     }
