@@ -28,6 +28,7 @@ env_default PRISM_DEMO_ADMIN_PASSWORD "$(python -c 'import secrets; print(secret
 
 echo "==> Migrating the SQLite database db.sqlite3" >&2
 python manage.py migrate --noinput -v0
+python manage.py loadprices --keep -v0 >/dev/null  # the shipped prices, where none is set yet
 echo "==> Creating the demo tenant, key and admin user" >&2
 python manage.py demo --base-url "http://127.0.0.1:$PORT"
 exec python -m prism_site.serve_daphne -b 127.0.0.1 -p "$PORT" prism_site.asgi:application

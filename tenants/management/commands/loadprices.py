@@ -47,8 +47,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", default=str(SHIPPED))
+        parser.add_argument("--keep", action="store_true",
+                            help="leave the prices already set as they are (the quickstart's first setup)")
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, keep=False, **options):
         try:
             table = yaml.safe_load(Path(file).read_text())
         except (OSError, yaml.YAMLError) as error:
@@ -59,5 +61,6 @@ class Command(BaseCommand):
         rows = {str(model): price_fields(str(model), row) for model, row in models.items()}
         with transaction.atomic():
             for model, fields in rows.items():
-                ModelPrice.objects.update_or_create(model_prefix=model, defaults=fields)
+                store = ModelPrice.objects.get_or_create if keep else ModelPrice.objects.update_or_create
+                store(model_prefix=model, defaults=fields)
         self.stdout.write(f"Loaded prices for {len(rows)} model prefixes from {file}.")
