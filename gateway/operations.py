@@ -34,6 +34,7 @@ def openai_usage(usage: dict | None) -> dict | None:
         "prompt_tokens": prompt, "completion_tokens": completion,
         "total_tokens": _int(usage.get("total_tokens")) or prompt + completion,
         "cached_tokens": _int(prompt_details.get("cached_tokens")),
+        "cache_write_tokens": _int(prompt_details.get("cache_write_tokens")),  # Responses' name; Claude through chat
         "audio_input_tokens": _int(prompt_details.get("audio_tokens")),
         "reasoning_tokens": _int(completion_details.get("reasoning_tokens")),
         "audio_output_tokens": _int(completion_details.get("audio_tokens")),

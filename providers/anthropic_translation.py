@@ -110,7 +110,7 @@ def usage_to_openai(usage: dict) -> dict:
     prompt = (usage.get("input_tokens") or 0) + cached + created
     completion = usage.get("output_tokens") or 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": cached}}
+            "prompt_tokens_details": {"cached_tokens": cached, "cache_write_tokens": created}}
 
 
 def message_to_completion(message: dict) -> dict:

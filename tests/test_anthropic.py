@@ -53,11 +53,11 @@ def test_parameters_without_an_anthropic_equivalent_are_refused(param, value):
     assert raised.value.param == param
 
 
-def test_cache_tokens_count_as_prompt_tokens():
+def test_cache_tokens_count_as_prompt_tokens_and_writes_are_kept_apart():
     usage = usage_to_openai({"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100,
                              "cache_creation_input_tokens": 20})
     assert usage == {"prompt_tokens": 130, "completion_tokens": 5, "total_tokens": 135,
-                     "prompt_tokens_details": {"cached_tokens": 100}}
+                     "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 20}}
 
 
 def test_a_completion(claude, upstream):

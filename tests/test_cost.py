@@ -172,7 +172,7 @@ def test_normalisers_keep_every_class_once():
     assert openai_usage({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
                          "prompt_tokens_details": {"cached_tokens": 4, "audio_tokens": 3},
                          "completion_tokens_details": {"reasoning_tokens": 2, "audio_tokens": 1}}) == {
-        "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cached_tokens": 4,
+        "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cached_tokens": 4, "cache_write_tokens": 0,
         "audio_input_tokens": 3, "reasoning_tokens": 2, "audio_output_tokens": 1}
     assert responses_usage({"input_tokens": 8, "output_tokens": 3, "total_tokens": 11,
                             "input_tokens_details": {"cached_tokens": 2},
