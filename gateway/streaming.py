@@ -133,6 +133,8 @@ async def stream_relay(context, send, receive) -> None:
         OPEN_STREAMS.dec()
         watcher.cancel()
         await response.stream.aclose()
+        # A client that hangs up once the stream's end reached it (as the SDKs do) got the whole answer.
+        context.metadata["delivered_whole"] = relay.done
         context.response_data = relay.answer
         context.usage = context.upstream_operation.usage_of(relay.usage) or context.usage or _delivered(context, relay)
     if not context.metadata.get("client_gone"):

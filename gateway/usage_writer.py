@@ -36,7 +36,7 @@ def usage_record(context) -> dict:
     response, error = context.response, context.error
     status = response.status if response is not None else 500
     error_type = ""
-    if context.metadata.get("client_gone"):
+    if context.metadata.get("client_gone") and not context.metadata.get("delivered_whole"):
         status, error_type = CLIENT_CLOSED_REQUEST, "client_disconnected"
     elif error is not None:
         status = status if response is not None and response.stream is not None else error.status_code

@@ -152,3 +152,35 @@ def test_a_role_only_first_chunk_is_not_counted_as_a_token():
                b'data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n'
                b'data: {"choices":[{"delta":{"content":" there"}}]}\n\n')
     assert relay.delivered == 2
+
+
+async def test_a_client_that_hangs_up_after_the_end_of_a_stream_is_not_recorded_as_gone():
+    """The SDKs close the connection once [DONE] arrives, sometimes before the upstream has closed its own."""
+    from gateway.plugins.interface import ProviderResponse, RequestContext
+    from gateway.streaming import stream_relay
+    from gateway.usage_writer import usage_record
+    from tenants.selectors import KeyInfo
+
+    upstream_open = asyncio.Event()
+
+    async def upstream():
+        yield b'data: {"choices":[{"delta":{"content":"hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n'
+        yield b"data: [DONE]\n\n"
+        await upstream_open.wait()  # the upstream keeps its connection open a moment longer
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        while not any(b"[DONE]" in message.get("body", b"") for message in sent):
+            await asyncio.sleep(0.001)
+        return {"type": "http.disconnect"}
+
+    context = RequestContext(request_data={"model": "gpt-4", "stream": True})
+    context.api_key = KeyInfo(1, "p", "h", 1, "acme", True, (), None, False)
+    context.response = ProviderResponse(200, stream=upstream())
+    await stream_relay(context, send, receive)
+    record = usage_record(context)
+    assert (record["status_code"], record["total_tokens"], record["usage_source"]) == (200, 2, "upstream")
