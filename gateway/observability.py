@@ -23,8 +23,9 @@ from .errors import AuthenticationFailed, PermissionDenied
 
 request_log = logging.getLogger("prism.requests")
 
-LABELS = ["tenant", "model", "status"]
-REQUESTS = Counter("prism_requests_total", "Chat completion requests", LABELS)
+LABELS = ["tenant", "model", "operation", "status"]
+REQUESTS = Counter("prism_requests_total", "Requests, by the door's operation (chat, responses, embeddings, ...)",
+                   LABELS)
 TOKENS = Counter("prism_tokens_total", "Tokens used, as the upstream counted them", ["tenant", "model", "kind"])
 LATENCY = Histogram("prism_request_latency_seconds", "Time to the end of the answer", ["model"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
@@ -67,7 +68,8 @@ def _catalogue(provider: str, router_config: str) -> frozenset[str]:
 
 def request_observe(record: dict, tenant_name: str) -> None:
     model = model_label(record)
-    requests, prompt, completion, latency, first_token = _series(tenant_name, model, record["status_code"])
+    requests, prompt, completion, latency, first_token = _series(tenant_name, model, record["operation"],
+                                                                 record["status_code"])
     requests.inc()
     prompt.inc(record["prompt_tokens"])
     completion.inc(record["completion_tokens"])
@@ -78,7 +80,8 @@ def request_observe(record: dict, tenant_name: str) -> None:
         RATE_LIMITED.labels(tenant_name, record["error_type"]).inc()
     if request_log.isEnabledFor(logging.INFO):
         request_log.info(json.dumps({
-            "request_id": record["request_id"], "tenant": tenant_name, "model": record["requested_model"],
+            "request_id": record["request_id"], "tenant": tenant_name, "operation": record["operation"],
+            "model": record["requested_model"],
             "served_model": record["served_model"], "provider": record["provider"],
             "status": record["status_code"], "error": record["error_type"] or None, "stream": record["is_stream"],
             "latency_ms": record["latency_ms"], "ttft_ms": record["ttft_ms"], "total_tokens": record["total_tokens"],
@@ -86,9 +89,9 @@ def request_observe(record: dict, tenant_name: str) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _series(tenant_name: str, model: str, status: int) -> tuple:
-    """The labelled series of one tenant, model and status: looking them up costs more than counting."""
-    return (REQUESTS.labels(tenant_name, model, status), TOKENS.labels(tenant_name, model, "prompt"),
+def _series(tenant_name: str, model: str, operation: str, status: int) -> tuple:
+    """The labelled series of one tenant, model, operation and status: looking them up costs more than counting."""
+    return (REQUESTS.labels(tenant_name, model, operation, status), TOKENS.labels(tenant_name, model, "prompt"),
             TOKENS.labels(tenant_name, model, "completion"), LATENCY.labels(model), FIRST_TOKEN.labels(model))
 
 

@@ -24,7 +24,7 @@ def test_health_readiness_and_metrics(prism_url, api_key, transactional_db):
     assert chat(prism_url, api_key).status_code == 200
     usage_records(1)
     metrics = httpx.get(f"{prism_url}/metrics").text
-    assert 'prism_requests_total{model="gpt-4",status="200",tenant="acme"}' in metrics
+    assert 'prism_requests_total{model="gpt-4",operation="chat",status="200",tenant="acme"}' in metrics
     assert 'prism_tokens_total{kind="completion",model="gpt-4",tenant="acme"}' in metrics
     assert "prism_open_streams" in metrics and "prism_usage_queue_depth" in metrics
     assert api_key not in metrics and api_key.split("-")[1] not in metrics
