@@ -87,13 +87,13 @@ def test_thinking_a_tool_round_trip_and_cache_tokens_through_to_anthropic(claude
     tool = {"name": "get_weather", "description": "Weather in a city",
             "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
     ask = [{"role": "user", "content": "Weather in Oslo?"}]
-    first = claude.messages.create(model="claude-sonnet-4-5", max_tokens=2000, system=SYSTEM, tools=[tool],
+    first = claude.messages.create(model="claude-haiku-4-5", max_tokens=2000, system=SYSTEM, tools=[tool],
                                    thinking={"type": "enabled", "budget_tokens": 1024}, messages=ask)
     assert [block.type for block in first.content][0] == "thinking" and first.stop_reason == "tool_use"
     call = next(block for block in first.content if block.type == "tool_use")
     answer = [*ask, {"role": "assistant", "content": first.content},
               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "Rain"}]}]
-    with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=2000, system=SYSTEM, tools=[tool],
+    with claude.messages.stream(model="claude-haiku-4-5", max_tokens=2000, system=SYSTEM, tools=[tool],
                                 messages=answer) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "end_turn" and final.usage.cache_read_input_tokens > 0
