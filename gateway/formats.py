@@ -6,7 +6,7 @@ an upstream's errors in the other vendor's shape are both rendered here.
 """
 
 from .errors import GatewayError
-from .translations import messages
+from .translations import anthropic_errors
 
 
 class ErrorFormat:
@@ -29,13 +29,13 @@ class AnthropicErrors(ErrorFormat):
     name = "anthropic"
 
     def error_body(self, error: GatewayError) -> bytes:
-        return messages.error_body(error.status_code, None, error.message)
+        return anthropic_errors.error_body(error.status_code, None, error.message)
 
     def upstream_error(self, status: int, body: bytes) -> bytes:
-        return messages.openai_error_to_anthropic(status, body)
+        return anthropic_errors.openai_error_to_anthropic(status, body)
 
     def stream_error(self, error: GatewayError) -> bytes:
-        return messages.error_event(error)
+        return anthropic_errors.error_event(error)
 
 
 OPENAI = ErrorFormat()

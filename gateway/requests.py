@@ -10,7 +10,7 @@ import re
 import orjson
 
 from .errors import InvalidRequest
-from .translations.messages import messages_request_check
+from .translations.messages_check import messages_request_check
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

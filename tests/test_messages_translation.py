@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import TypeAdapter
 
 from gateway import errors
-from gateway.translations.messages import (
-    ROLES, ChatStreamToMessages, chat_to_message, count_tokens_estimate, error_body, error_event,
-    gateway_error_to_anthropic, messages_request_check, openai_error_to_anthropic, request_to_chat,
+from gateway.translations.anthropic_errors import (
+    error_body, error_event, gateway_error_to_anthropic, openai_error_to_anthropic,
 )
+from gateway.translations.messages import ChatStreamToMessages, chat_to_message, count_tokens_estimate, request_to_chat
+from gateway.translations.messages_check import ROLES, messages_request_check
 from providers import mock_answers
 
 READ_TOOL = {

@@ -1,5 +1,5 @@
-"""Anthropic's Messages API in front of an OpenAI-format model: check a request, translate it to a chat
-completion request, and translate the answer, its stream and its errors back into Anthropic's shapes.
+"""Anthropic's Messages API in front of an OpenAI-format model: a checked request (messages_check.py) becomes a
+chat completion request, and the answer and its stream become Anthropic's (its errors: anthropic_errors.py).
 
 Fields that steer only Claude's own features (cache_control, context_management, top_k, a tool's
 defer_loading, thinking blocks of earlier turns) are dropped on the way: Claude Code always sends them,
@@ -10,143 +10,21 @@ ids) is refused with a 400 that names it.
 import hashlib
 import json
 import math
-import re
 import uuid
 
 import orjson
 
-from gateway.errors import GatewayError, InvalidRequest, UpstreamError
+from gateway.errors import UpstreamError
 
-# Anthropic's error type for each status (its docs' list, and the statuses its SDK has exception classes for).
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
-               404: "not_found_error", 409: "conflict_error", 413: "request_too_large", 429: "rate_limit_error",
-               500: "api_error", 503: "overloaded_error", 504: "timeout_error", 529: "overloaded_error"}
+from .messages_check import fail
+
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
                 "content_filter": "refusal"}
 TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
-ROLES = ("user", "assistant", "system")
-# The fields a content block of a known type must have; blocks of other types are Anthropic's to judge.
-BLOCK_FIELDS = {"text": {"text": str}, "image": {"source": dict}, "document": {"source": dict},
-                "tool_use": {"id": str, "name": str, "input": dict}, "tool_result": {"tool_use_id": str},
-                "thinking": {"thinking": str, "signature": str}, "redacted_thinking": {"data": str}}
-SOURCE_FIELDS = {"base64": ("data", "media_type"), "url": ("url",), "file": ("file_id",), "text": ("data",)}
 USER_MAX = 64  # OpenAI refuses a longer `user`; Claude Code's user_id is a JSON object of about 150 characters
 CHARS_PER_TOKEN = 4
 IMAGE_TOKENS = 1600  # what Anthropic charges for an image of the largest size it keeps unscaled
-# OpenAI's words for a limit, and Anthropic's, which Claude Code reads to compact or to lower max_tokens and retry.
-LIMIT_WORDINGS = [
-    (re.compile(r"context length is (\d+) tokens\. However, (?:your messages resulted in|you requested) (\d+)"),
-     "prompt is too long: {1} tokens > {0} maximum"),
-    (re.compile(r"is too large: (\d+)\. This model supports at most (\d+) completion tokens"),
-     "max_tokens: {0} > {1}, which is the maximum allowed number of output tokens for this model"),
-]
-
-
-def _fail(path: str, problem: str):
-    raise InvalidRequest(f"{path}: {problem}", param=path)
-
-
-def _check_text_blocks(value, path: str) -> None:
-    if isinstance(value, str):
-        return
-    if not isinstance(value, list):
-        _fail(path, "Input should be a string or a list of text blocks.")
-    for index, block in enumerate(value):
-        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
-            _fail(f"{path}.{index}", "Input should be a text block: {\"type\": \"text\", \"text\": \"...\"}.")
-
-
-def _check_blocks(blocks: list, path: str, *, in_tool_result=False) -> None:
-    for index, block in enumerate(blocks):
-        where = f"{path}.{index}"
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            _fail(where, "Input should be a content block: an object with a 'type'.")
-        kind = block["type"]
-        if in_tool_result and kind in ("tool_use", "tool_result"):
-            _fail(f"{where}.type", f"A tool result cannot hold a '{kind}' block.")
-        for field, value_type in BLOCK_FIELDS.get(kind, {}).items():
-            if not isinstance(block.get(field), value_type):
-                _fail(f"{where}.{field}", f"Field required: a {'string' if value_type is str else 'object'}.")
-        source = block.get("source") if kind in ("image", "document") else None
-        fields = SOURCE_FIELDS.get(source.get("type"), [None]) if source is not None else ()
-        if not all(isinstance(source.get(field), str) for field in fields):
-            _fail(f"{where}.source", "Input should be a base64, url or file source with its fields.")
-        content = block.get("content") if kind == "tool_result" else None
-        if isinstance(content, list):
-            _check_blocks(content, f"{where}.content", in_tool_result=True)
-        elif content is not None and not isinstance(content, str):
-            _fail(f"{where}.content", "Input should be a string or a list of content blocks.")
-
-
-def _check_tools(tools, choice) -> None:
-    if not isinstance(tools, list):
-        _fail("tools", "Input should be a list of tools.")
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not tool["name"]:
-            _fail(f"tools.{index}.name", "Field required: a tool's name.")
-        if tool.get("type") in (None, "custom") and not isinstance(tool.get("input_schema"), dict):
-            _fail(f"tools.{index}.input_schema", "Field required: a JSON schema object.")
-    if choice is None:
-        return
-    if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
-        _fail("tool_choice", "Input should be an object whose type is 'auto', 'any', 'tool' or 'none'.")
-    if choice["type"] == "tool" and not isinstance(choice.get("name"), str):
-        _fail("tool_choice.name", "Field required: the name of the tool to use.")
-    if not isinstance(choice.get("disable_parallel_tool_use", False), bool):
-        _fail("tool_choice.disable_parallel_tool_use", "Input should be a boolean.")
-
-
-def _check_options(data: dict) -> None:
-    kinds = {"stream": (bool,), "temperature": (int, float), "top_p": (int, float), "top_k": (int,),
-             "metadata": (dict,), "thinking": (dict,), "output_config": (dict,), "stop_sequences": (list,)}
-    for name, value_types in kinds.items():
-        value = data.get(name)
-        if value is not None and (type(value) not in value_types):
-            _fail(name, f"Input should be a valid {value_types[-1].__name__}.")
-    if not all(isinstance(s, str) for s in data.get("stop_sequences") or []):
-        _fail("stop_sequences", "Input should be a list of strings.")
-    if not isinstance((data.get("metadata") or {}).get("user_id"), str | None):
-        _fail("metadata.user_id", "Input should be a string.")
-    thinking = data.get("thinking")
-    if thinking is not None and not isinstance(thinking.get("type"), str):
-        _fail("thinking.type", "Field required: 'enabled', 'adaptive' or 'disabled'.")
-    if thinking is not None and thinking["type"] == "enabled":
-        budget = thinking.get("budget_tokens")
-        if type(budget) is not int or budget < 1024:
-            _fail("thinking.enabled.budget_tokens", "Input should be an integer of at least 1024.")
-
-
-def messages_request_check(data, *, counting: bool = False) -> dict:
-    """Refuse what Anthropic would refuse, so no translation meets a shape it cannot read; `counting` is
-    for /v1/messages/count_tokens, which needs no max_tokens. Unknown fields pass."""
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    if not isinstance(data.get("model"), str) or not data["model"]:
-        _fail("model", "Field required: a string.")
-    max_tokens = data.get("max_tokens")
-    if not counting and (type(max_tokens) is not int or max_tokens < 0):  # 0 only warms Anthropic's cache
-        _fail("max_tokens", "Field required: an integer of at least 0.")
-    messages = data.get("messages")
-    if not isinstance(messages, list) or not messages:
-        _fail("messages", "Field required: a non-empty list of messages.")
-    for index, message in enumerate(messages):
-        path = f"messages.{index}"
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            _fail(f"{path}.role", "Input should be 'user', 'assistant' or 'system'.")
-        content = message.get("content")
-        if message["role"] == "system":
-            _check_text_blocks(content, f"{path}.content")
-        elif isinstance(content, list):
-            _check_blocks(content, f"{path}.content")
-        elif not isinstance(content, str):
-            _fail(f"{path}.content", "Input should be a string or a list of content blocks.")
-    if data.get("system") is not None:
-        _check_text_blocks(data["system"], "system")
-    if data.get("tools") is not None or data.get("tool_choice") is not None:
-        _check_tools([] if data.get("tools") is None else data["tools"], data.get("tool_choice"))
-    _check_options(data)
-    return data
 
 
 def _joined(blocks) -> str:
@@ -172,7 +50,7 @@ def _part(block: dict, path: str) -> dict:
     if kind == "document" and source.get("type") == "text":
         return {"type": "text", "text": source["data"]}
     described = f"a '{kind}' block" + (f" with a {source.get('type')!r} source" if source else "")
-    _fail(path, f"{described} can only be sent to an Anthropic model.")
+    fail(path, f"{described} can only be sent to an Anthropic model.")
 
 
 def _user_messages(blocks: list, path: str) -> list[dict]:
@@ -231,7 +109,7 @@ def _chat_messages(data: dict) -> list[dict]:
 
 def _function_tool(tool: dict, index: int) -> dict:
     if tool.get("type") not in (None, "custom"):
-        _fail(f"tools.{index}.type", f"Anthropic's server tool '{tool['type']}' can only run on an Anthropic model.")
+        fail(f"tools.{index}.type", f"Anthropic's server tool '{tool['type']}' can only run on an Anthropic model.")
     function = {"name": tool["name"], "parameters": tool["input_schema"]}
     if isinstance(tool.get("description"), str):
         function["description"] = tool["description"]
@@ -439,38 +317,6 @@ class ChatStreamToMessages:
                              usage=_usage(self.usage)))
         events.append(_event("message_stop"))
         return b"".join(events)
-
-
-def error_body(status: int, error_type: str | None, message: str) -> bytes:
-    """Anthropic's error shape; without a type, the one Anthropic gives the status."""
-    error_type = error_type or ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
-    return orjson.dumps({"type": "error", "error": {"type": error_type, "message": message}})
-
-
-def gateway_error_to_anthropic(error: GatewayError) -> tuple[int, bytes]:
-    return error.status_code, error_body(error.status_code, None, error.message)
-
-
-def error_event(error: GatewayError) -> bytes:
-    """An error once a stream has begun, as Anthropic sends it."""
-    return b"event: error\ndata: " + gateway_error_to_anthropic(error)[1] + b"\n\n"
-
-
-def openai_error_to_anthropic(status: int, body: bytes) -> bytes:
-    """An OpenAI-format upstream's error answer in Anthropic's shape, its message kept (limits in Anthropic's words)."""
-    try:
-        error = orjson.loads(body).get("error")
-    except (orjson.JSONDecodeError, AttributeError):
-        error = None
-    message = error.get("message") if isinstance(error, dict) else error
-    if not isinstance(message, str) or not message:
-        return error_body(status, None, f"The upstream provider answered with HTTP status {status}.")
-    for pattern, wording in LIMIT_WORDINGS:
-        if found := pattern.search(message):
-            return error_body(status, None, wording.format(*found.groups()))
-    if isinstance(error, dict) and error.get("code") == "context_length_exceeded":
-        message = f"prompt is too long: {message}"
-    return error_body(status, None, message)
 
 
 def count_tokens_estimate(data: dict) -> int:
