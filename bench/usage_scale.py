@@ -44,10 +44,11 @@ def records_fill(count: int, tenants: int) -> None:
         cursor.execute(
             """
             INSERT INTO tenants_usagerecord (tenant_id, api_key_id, request_id, requested_model, served_model,
-                provider, prompt_tokens, completion_tokens, total_tokens, status_code, error_type, is_stream,
+                provider, operation, prompt_tokens, completion_tokens, total_tokens, cached_tokens,
+                cache_write_tokens, reasoning_tokens, usage_source, status_code, error_type, is_stream,
                 latency_ms, ttft_ms, cost, created_at)
             SELECT tenant_ids[1 + g %% %(n)s], key_ids[1 + g %% %(n)s], 'bench-' || g, model, model, 'openai_provider',
-                   prompt, completion, prompt + completion, CASE WHEN g %% 50 = 0 THEN 500 ELSE 200 END,
+                   'chat', prompt, completion, prompt + completion, prompt / 4, 0, completion / 5, 'upstream', CASE WHEN g %% 50 = 0 THEN 500 ELSE 200 END,
                    CASE WHEN g %% 50 = 0 THEN 'server_error' ELSE '' END, g %% 3 = 0,
                    50 + (random() * 2000)::int, CASE WHEN g %% 3 = 0 THEN 20 + (random() * 300)::int END,
                    (prompt * 10 + completion * 30) / 1000000.0,

@@ -11,8 +11,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("gateway.urls")),
     path("dashboard/", include("tenants.urls")),
+    path("console/", include("console.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", health.metrics),
-    re_path(r"^(?!admin/|static/|dashboard/)", not_found),
+    re_path(r"^(?!admin/|static/|dashboard/|console/|oidc/)", not_found),
 ]
