@@ -24,18 +24,20 @@ def audited_models():
             if model._meta.label_lower not in NOT_AUDITED]
 
 
-def _plain(value):
+def _plain(field, value):
+    """The value as JSON, the same whether it was just assigned (3) or read back (Decimal("3.0000"))."""
+    value = field.to_python(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, decimal.Decimal):
+        return str(value.quantize(decimal.Decimal(10) ** -field.decimal_places))
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
     return str(value)
 
 
 def _values(instance) -> dict:
-    return {field.attname: (SECRET if field.name in SECRET_FIELDS else _plain(field.value_from_object(instance)))
+    return {field.attname: (SECRET if field.name in SECRET_FIELDS else _plain(field, field.value_from_object(instance)))
             for field in instance._meta.concrete_fields if field.name != "id"}
 
 
