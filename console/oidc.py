@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
@@ -49,6 +50,16 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
     """Signs in by verified email; an unknown user gets an account named by their email."""
 
     get_settings = staticmethod(oidc_setting)
+
+    def __init__(self, *args, **kwargs):
+        # Django builds every backend for every password sign-in too: ask the provider only for an SSO one.
+        self.UserModel = get_user_model()
+
+    def authenticate(self, request, **kwargs):
+        if request is None or "code" not in request.GET or not oidc_enabled():
+            return None
+        super().__init__()
+        return super().authenticate(request, **kwargs)
 
     def create_user(self, claims):
         user = self.UserModel.objects.create_user(username=claims["email"].lower(), email=claims["email"].lower())
