@@ -59,7 +59,7 @@ def _series_rows(filters, metric: str, split: str) -> tuple[dict, str]:
     """{series name: {bucket: value}} and the unit."""
     unit = METRICS[metric][1]
     if metric in ("latency", "ttft"):
-        found = usage.percentiles_by_bucket(filters, "latency_ms" if metric == "latency" else "ttft_ms")
+        found = usage.percentiles(filters, "latency_ms" if metric == "latency" else "ttft_ms", over_time=True)
         return {"p50 (median)": {b: v[0] for b, v in found.items()}, "p95": {b: v[1] for b, v in found.items()}}, unit
     if metric == "tokens" and split == "class":
         rows = usage.grouped(filters, by=None, over_time=True, token_classes=True)
@@ -98,10 +98,22 @@ def _biggest(totals: dict) -> dict:
     return kept
 
 
+def _segments(points: list) -> list[list]:
+    """Runs of points without a gap: a line is not drawn across buckets without requests."""
+    runs = [[]]
+    for point in points:
+        if point is None:
+            runs.append([])
+        else:
+            runs[-1].append(point)
+    return [run for run in runs if run]
+
+
 @dataclass
 class Chart:
     metric: str
     split: str
+    sample_percent: float  # below 100: estimated from a sample of the records
     title: str
     unit: str
     bucket: str
@@ -154,13 +166,15 @@ def chart_build(filters, *, metric: str, split: str) -> Chart:
         tooltips.append({"t": bucket.isoformat(), "rows": rows or [["", "", value_text(0 if stacked else None, unit)]],
                          "total": total})
     lines = [] if stacked else [
-        {"color": entry["color"], "name": entry["name"],
-         "points": [(LEFT + (i + 0.5) * slot, y(v)) for i, v in enumerate(values[entry["name"]]) if v is not None]}
+        {"color": entry["color"], "segments": _segments([(LEFT + (i + 0.5) * slot, y(v)) if v is not None else None
+                                                         for i, v in enumerate(values[entry["name"]])])}
         for entry in legend]
     every = max(1, math.ceil(len(buckets) / 12))
     xticks = [{"x": LEFT + (i + 0.5) * slot, "t": bucket.isoformat(),
                "text": bucket.strftime("%b %d" if filters.period.bucket == "day" or bucket.hour == 0 else "%H:%M")}
               for i, bucket in enumerate(buckets) if i % every == 0]
     yticks = [{"y": y(step * n), "text": tick_text(step * n, unit)} for n in range(int(round(top / step)) + 1)]
-    return Chart(metric, split, METRICS[metric][0], unit, filters.period.bucket, stacked, legend, yticks, xticks,
+    from_records = metric in ("latency", "ttft") or split in ("status", "class") or filters.needs_records
+    sample_percent = filters.share * 100 if from_records else 100
+    return Chart(metric, split, sample_percent, METRICS[metric][0], unit, filters.period.bucket, stacked, legend, yticks, xticks,
                  columns, lines, tooltips)

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import CharField, Count, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from tenants.models import ApiKey, Tenant, UsageHour, UsageRecord
 from tenants.usage_reports import Period, PercentileCont, _interpolated, period_parse
+
+from .sampling import rows_read, sample_share, scaled
 
 STATUSES = {"ok": Q(status_code__lt=400), "error": Q(status_code__gte=400)}
 OPERATIONS = ["chat", "responses", "embeddings", "completions", "moderations", "messages", "count_tokens"]
@@ -31,6 +33,7 @@ class Filters:
     status: str = ""
     stream: str = ""
     tenant_ids: tuple | None = field(default=None, compare=False)  # None: every tenant (staff)
+    share: float = 1.0  # of the records read for what only they hold (see sampling.py)
 
     @property
     def needs_records(self) -> bool:
@@ -61,7 +64,7 @@ def _period(params) -> Period:
 
 def filters_parse(params, *, tenant_ids) -> Filters:
     status = params.get("status", "")
-    return Filters(
+    filters = Filters(
         period=_period(params),
         tenant=_int(params.get("tenant")),
         key=_int(params.get("key")),
@@ -71,6 +74,7 @@ def filters_parse(params, *, tenant_ids) -> Filters:
         stream=params.get("stream", "") if params.get("stream") in ("yes", "no") else "",
         tenant_ids=tenant_ids,
     )
+    return replace(filters, share=sample_share(hours_of(filters)))
 
 
 def records_of(filters: Filters):
@@ -103,6 +107,7 @@ class Source:
     bucket: object
     columns: dict
     totals: dict
+    share: float = 1.0
 
 
 def source_of(filters: Filters, *, records: bool = False) -> Source:
@@ -113,7 +118,7 @@ def source_of(filters: Filters, *, records: bool = False) -> Source:
                        "status": "status_code", "operation": "operation"},
                       {"requests": Count("id"), "errors": Count("id", filter=Q(status_code__gte=400)),
                        "prompt_tokens": Sum("prompt_tokens"), "completion_tokens": Sum("completion_tokens"),
-                       "total_tokens": Sum("total_tokens"), "cost": Sum("cost")})
+                       "total_tokens": Sum("total_tokens"), "cost": Sum("cost")}, filters.share)
     return Source(hours_of(filters), TruncDay("hour") if day else F("hour"),
                   {"model": "model", "tenant": "tenant_id", "key": "api_key_id"},
                   {name: Sum(name) for name in
@@ -133,23 +138,34 @@ def buckets_of(period: Period) -> list[datetime]:
     return buckets
 
 
+SUMS = ["requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost", "cached_tokens",
+        "reasoning_tokens", "cache_write_tokens"]
+
+
+def _read(source: Source, rows) -> list[dict]:
+    """Rows with None as 0, read whole from the hourly totals or from the records' sample."""
+    share = source.share if source.rows.model is UsageRecord else 1.0
+    return [scaled({name: (value if value is not None else 0) for name, value in row.items()}, share,
+                   [name for name in SUMS if name in row]) for row in rows_read(rows, share)]
+
+
 def summary_of(filters: Filters) -> dict:
-    source = source_of(filters)
-    found = {name: value or 0 for name, value in source.rows.aggregate(**source.totals).items()}
+    found = grouped(filters, by=None, over_time=False)[0]
     found["error_rate"] = found["errors"] / found["requests"] * 100 if found["requests"] else 0.0
     return found
 
 
-def percentiles_by_bucket(filters: Filters, column: str, fractions=(0.5, 0.95)) -> dict:
-    """{bucket: [p50, p95]} of a records column, buckets without values left out."""
+def percentiles(filters: Filters, column: str, *, over_time: bool, fractions=(0.5, 0.95)) -> dict:
+    """{bucket: [p50, p95]} of a records column (one bucket, None, unless `over_time`), empty ones left out."""
     source = source_of(filters, records=True)
-    rows = source.rows.exclude(**{f"{column}__isnull": True})
+    rows = source.rows.exclude(**{f"{column}__isnull": True}).annotate(
+        bucket=source.bucket if over_time else Value(None, output_field=CharField()))
     if connection.vendor == "postgresql":
-        found = rows.annotate(bucket=source.bucket).values("bucket").annotate(
-            **{f"p{i}": PercentileCont(column, fraction) for i, fraction in enumerate(fractions)})
+        found = _read(source, rows.values("bucket").annotate(
+            **{f"p{i}": PercentileCont(column, fraction) for i, fraction in enumerate(fractions)}).order_by())
         return {row["bucket"]: [row[f"p{i}"] for i in range(len(fractions))] for row in found}
     grouped = {}
-    for bucket, value in rows.annotate(bucket=source.bucket).values_list("bucket", column):
+    for bucket, value in rows.values_list("bucket", column):
         grouped.setdefault(bucket, []).append(value)
     return {bucket: [_interpolated(sorted(values), fraction) for fraction in fractions]
             for bucket, values in grouped.items()}
@@ -163,13 +179,14 @@ def grouped(filters: Filters, *, by: str | None, over_time: bool, token_classes:
         groups["bucket"] = source.bucket
     if by:
         groups["group"] = F(source.columns[by])
-    rows = source.rows.annotate(**groups).values(*groups) if groups else source.rows
+    # Without groups, a constant: one row of totals (a constant is left out of GROUP BY).
+    groups = groups or {"all": Value(1, output_field=IntegerField())}
+    rows = source.rows.annotate(**groups).values(*groups)
     totals = dict(source.totals)
     if token_classes:  # they live on the records only
         totals.update(cached_tokens=Sum("cached_tokens"), reasoning_tokens=Sum("reasoning_tokens"),
                       cache_write_tokens=Sum("cache_write_tokens"))
-    return [{name: (value if value is not None else 0) for name, value in row.items()}
-            for row in rows.annotate(**totals).order_by()]
+    return _read(source, rows.annotate(**totals).order_by())
 
 
 def group_names(by: str, ids) -> dict:

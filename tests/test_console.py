@@ -178,3 +178,14 @@ def test_bad_query_parameters_are_ignored_not_500(two_tenants, signed_in):
                    {"page": "abc", "sort": "password"}, {"since": "2020-13-01", "until": "x"}):
         assert client.get(reverse("console:home"), params).status_code == 200
         assert client.get(reverse("console:requests"), params).status_code == 200
+
+
+def test_a_large_selection_is_read_from_a_sample_and_says_so(two_tenants, signed_in, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr("console.sampling.SAMPLE_ABOVE", 2)
+    client = signed_in(get_user_model().objects.create_superuser("staff", password="pw-for-tests"))
+    for params in ({"metric": "latency"}, {"metric": "tokens", "split": "class"}, {"split": "status"},
+                   {"stream": "no"}):
+        page = client.get(reverse("console:home"), params).content.decode()
+        assert ("estimated from a sample" in page) == (connection.vendor == "postgresql")

@@ -104,10 +104,19 @@ def test_a_tenant_admin_signs_in_by_sso_issues_and_rotates_a_key(browser, prism_
     browser.get(f"{prism_url}/console/keys/")
     assert "beta" not in browser.find_element(By.ID, "keys").text
 
+    browser.get(f"{prism_url}/console/keys/")
+    browser.find_element(By.LINK_TEXT, second.split("-")[1]).click()
+    browser.find_element(By.CSS_SELECTOR, "#revoke button").click()
+    browser.switch_to.alert.accept()
+    assert "revoked" in browser.find_element(By.ID, "key-status").text
+    time.sleep(1.5)  # the key cache's second
+    with pytest.raises(openai.AuthenticationError):
+        chat(prism_url, second)
+
     browser.find_element(By.LINK_TEXT, "Audit trail").click()
     trail = browser.find_element(By.ID, "audit").text
     screenshot(browser, "console-3-audit-trail")
-    for action in ("issue", "rotate"):
+    for action in ("issue", "rotate", "revoke"):
         assert action in trail
     assert "alice@acme.example" in trail and "console · 127.0.0.1" in trail and "(secret)" in trail
 
@@ -131,7 +140,8 @@ def test_the_chart_shows_empty_hours_and_values_on_hover_and_focus(browser, pris
     api_key, _ = key_issue(tenant=acme, label="web")
     usage_records_create(records=[
         record(api_key, f"r{hours}-{n}", model="gpt-4o" if n % 3 else "mock-1", ago=timedelta(hours=hours, minutes=n),
-               prompt=300 + 40 * n, completion=120, status=500 if n == 4 else 200)
+               prompt=300 + 40 * n, completion=120, status=500 if n == 4 else 200, latency=180 + 90 * n * n,
+               ttft=40 + 25 * n if n % 2 else None)
         for hours in (1, 2, 3, 7, 8, 13, 20) for n in range(hours % 5 + 2)
     ])
     staff = get_user_model().objects.create_superuser("staff", password="pw-for-tests")

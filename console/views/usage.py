@@ -46,7 +46,9 @@ def home(request):
                   if by != "tenant" or len(roles_of(request.user)) > 1]
     context = {
         **_filter_choices(request, filters),
-        "summary": usage.summary_of(filters), "chart": chart_build(filters, metric=metric, split=split),
+        "summary": usage.summary_of(filters),
+        "latency": usage.percentiles(filters, "latency_ms", over_time=False).get(None),
+        "ttft": usage.percentiles(filters, "ttft_ms", over_time=False).get(None), "chart": chart_build(filters, metric=metric, split=split),
         "metrics": METRICS, "splits": {name: title for name, title in SPLITS.items()
                                        if name != "class" or metric == "tokens"},
         "metric": metric, "split": split, "breakdowns": breakdowns,
