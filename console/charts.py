@@ -59,15 +59,17 @@ def _series_rows(filters, metric: str, split: str) -> tuple[dict, str]:
     """{series name: {bucket: value}} and the unit."""
     unit = METRICS[metric][1]
     if metric in ("latency", "ttft"):
-        found = usage.percentiles(filters, "latency_ms" if metric == "latency" else "ttft_ms", over_time=True)
+        column = "latency_ms" if metric == "latency" else "ttft_ms"
+        found = {bucket: by_column[column] for bucket, by_column in
+                 usage.percentiles(filters, [column], over_time=True).items() if by_column[column][0] is not None}
         return {"p50 (median)": {b: v[0] for b, v in found.items()}, "p95": {b: v[1] for b, v in found.items()}}, unit
     if metric == "tokens" and split == "class":
-        rows = usage.grouped(filters, by=None, over_time=True, token_classes=True)
+        rows = usage.grouped(filters, over_time=True, token_classes=True)
         classes = {"input": lambda r: r["prompt_tokens"] - r["cached_tokens"], "cached input": lambda r: r["cached_tokens"],
                    "output": lambda r: r["completion_tokens"] - r["reasoning_tokens"],
                    "reasoning": lambda r: r["reasoning_tokens"]}
         return {name: {row["bucket"]: part(row) for row in rows} for name, part in classes.items()}, unit
-    by = split if split in ("model", "tenant", "key", "status") else None
+    by = split if split in ("model", "tenant", "key", "status") else ()
     rows = usage.grouped(filters, by=by, over_time=True)
     names = usage.group_names(by, {row["group"] for row in rows}) if by else {}
     totals = {}  # name → bucket → [numerator, requests]

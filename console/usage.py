@@ -5,6 +5,7 @@ they do not hold (operation, status, stream, token classes, percentiles) reads t
 """
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -33,7 +34,11 @@ class Filters:
     status: str = ""
     stream: str = ""
     tenant_ids: tuple | None = field(default=None, compare=False)  # None: every tenant (staff)
-    share: float = 1.0  # of the records read for what only they hold (see sampling.py)
+
+    @cached_property
+    def share(self) -> float:
+        """Of the records, the share read for what only they hold (see sampling.py); asked once, when needed."""
+        return sample_share(hours_of(self))
 
     @property
     def needs_records(self) -> bool:
@@ -64,7 +69,7 @@ def _period(params) -> Period:
 
 def filters_parse(params, *, tenant_ids) -> Filters:
     status = params.get("status", "")
-    filters = Filters(
+    return Filters(
         period=_period(params),
         tenant=_int(params.get("tenant")),
         key=_int(params.get("key")),
@@ -74,7 +79,6 @@ def filters_parse(params, *, tenant_ids) -> Filters:
         stream=params.get("stream", "") if params.get("stream") in ("yes", "no") else "",
         tenant_ids=tenant_ids,
     )
-    return replace(filters, share=sample_share(hours_of(filters)))
 
 
 def records_of(filters: Filters):
@@ -149,36 +153,59 @@ def _read(source: Source, rows) -> list[dict]:
                    [name for name in SUMS if name in row]) for row in rows_read(rows, share)]
 
 
-def summary_of(filters: Filters) -> dict:
-    found = grouped(filters, by=None, over_time=False)[0]
-    found["error_rate"] = found["errors"] / found["requests"] * 100 if found["requests"] else 0.0
-    return found
+def totals_of(filters: Filters) -> dict:
+    """The summary and the breakdowns by model, tenant and key, added up from one query (by key and model)."""
+    rows = grouped(filters, by=("key", "model"), over_time=False)
+    tenant_of = dict(ApiKey.objects.filter(id__in={row["by_key"] for row in rows}).values_list("id", "tenant_id"))
+    totals = {"summary": {None: dict.fromkeys(SUMS[:6], 0)}, "model": {}, "tenant": {}, "key": {}}
+    for row in rows:
+        for table, group in (("summary", None), ("model", row["by_model"]), ("key", row["by_key"]),
+                             ("tenant", tenant_of.get(row["by_key"]))):
+            total = totals[table].setdefault(group, {"group": group, **dict.fromkeys(SUMS[:6], 0)})
+            for name in SUMS[:6]:
+                total[name] += row[name]
+    for table in totals.values():
+        for total in table.values():
+            total["error_rate"] = total["errors"] / total["requests"] * 100 if total["requests"] else 0.0
+    return {table: list(groups.values()) for table, groups in totals.items()}
 
 
-def percentiles(filters: Filters, column: str, *, over_time: bool, fractions=(0.5, 0.95)) -> dict:
-    """{bucket: [p50, p95]} of a records column (one bucket, None, unless `over_time`), empty ones left out."""
+def percentiles(filters: Filters, columns=("latency_ms", "ttft_ms"), *, over_time: bool,
+                fractions=(0.5, 0.95)) -> dict:
+    """{bucket: {column: [p50, p95]}} of records columns, in one pass (None is skipped, as percentile_cont does).
+
+    Without `over_time`, one bucket: None. Buckets without requests are left out.
+    """
     source = source_of(filters, records=True)
-    rows = source.rows.exclude(**{f"{column}__isnull": True}).annotate(
-        bucket=source.bucket if over_time else Value(None, output_field=CharField()))
+    rows = source.rows.annotate(bucket=source.bucket if over_time else Value(None, output_field=CharField()))
     if connection.vendor == "postgresql":
-        found = _read(source, rows.values("bucket").annotate(
-            **{f"p{i}": PercentileCont(column, fraction) for i, fraction in enumerate(fractions)}).order_by())
-        return {row["bucket"]: [row[f"p{i}"] for i in range(len(fractions))] for row in found}
+        found = _read(source, rows.values("bucket").annotate(**{
+            f"{column}_{i}": PercentileCont(column, fraction)
+            for column in columns for i, fraction in enumerate(fractions)}).order_by())
+        return {row["bucket"]: {column: [row[f"{column}_{i}"] for i in range(len(fractions))] for column in columns}
+                for row in found}
     grouped = {}
-    for bucket, value in rows.values_list("bucket", column):
-        grouped.setdefault(bucket, []).append(value)
-    return {bucket: [_interpolated(sorted(values), fraction) for fraction in fractions]
-            for bucket, values in grouped.items()}
+    for bucket, *values in rows.values_list("bucket", *columns):
+        for column, value in zip(columns, values):
+            grouped.setdefault(bucket, {}).setdefault(column, []).append(value)
+    return {bucket: {column: _percentiles_of([v for v in values if v is not None], fractions)
+                     for column, values in by_column.items()} for bucket, by_column in grouped.items()}
 
 
-def grouped(filters: Filters, *, by: str | None, over_time: bool, token_classes: bool = False) -> list[dict]:
-    """Totals per split value (`by`), per bucket if `over_time`; each row names its group as `group`."""
-    source = source_of(filters, records=token_classes or by not in (None, "model", "tenant", "key"))
+def _percentiles_of(values: list, fractions) -> list:
+    return [_interpolated(sorted(values), fraction) if values else None for fraction in fractions]
+
+
+def grouped(filters: Filters, *, by: str | tuple = (), over_time: bool, token_classes: bool = False) -> list[dict]:
+    """Totals per split value, per bucket if `over_time`; a row names its group `group` (`by` is one
+    dimension) or `by_<dimension>` (`by` is several)."""
+    dimensions = (by,) if isinstance(by, str) else by
+    source = source_of(filters, records=token_classes or not set(dimensions) <= {"model", "tenant", "key"})
     groups = {}
     if over_time:
         groups["bucket"] = source.bucket
-    if by:
-        groups["group"] = F(source.columns[by])
+    for dimension in dimensions:
+        groups["group" if isinstance(by, str) else f"by_{dimension}"] = F(source.columns[dimension])
     # Without groups, a constant: one row of totals (a constant is left out of GROUP BY).
     groups = groups or {"all": Value(1, output_field=IntegerField())}
     rows = source.rows.annotate(**groups).values(*groups)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from gateway import health
 from gateway.views import not_found
@@ -12,7 +13,8 @@ urlpatterns = [
     path("v1/", include("gateway.urls")),
     path("dashboard/", include("tenants.urls")),
     path("console/", include("console.urls")),
-    path("oidc/", include("mozilla_django_oidc.urls")),
+    # Only the callback: sign-in starts at console:sso, which finds the provider by its issuer.
+    path("oidc/callback/", OIDCAuthenticationCallbackView.as_view(), name="oidc_authentication_callback"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", health.metrics),

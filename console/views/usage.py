@@ -20,13 +20,12 @@ SORTS = {"time": "created_at", "latency": "latency_ms", "ttft": "ttft_ms", "toke
 PAGE_SIZE = 50
 
 
-def _breakdown(filters, by: str) -> list[dict]:
-    rows = sorted(usage.grouped(filters, by=by, over_time=False), key=lambda row: -row["requests"])
+def _breakdown(filters, by: str, rows: list[dict]) -> list[dict]:
+    rows = sorted(rows, key=lambda row: -row["requests"])
     names = usage.group_names(by, [row["group"] for row in rows])
     for row in rows:
         row["name"] = names.get(row["group"], row["group"])
         row["link"] = link(filters, **{by: row["group"]})
-        row["error_rate"] = row["errors"] / row["requests"] * 100 if row["requests"] else 0
     return rows
 
 
@@ -42,13 +41,13 @@ def home(request):
     metric = request.GET.get("metric") if request.GET.get("metric") in METRICS else "requests"
     split = request.GET.get("split", "model")
     split = split if split in SPLITS and (split != "class" or metric == "tokens") else ""
-    breakdowns = [(by, title, _breakdown(filters, by)) for by, title in BREAKDOWNS
+    totals = usage.totals_of(filters)
+    breakdowns = [(by, title, _breakdown(filters, by, totals[by])) for by, title in BREAKDOWNS
                   if by != "tenant" or len(roles_of(request.user)) > 1]
     context = {
         **_filter_choices(request, filters),
-        "summary": usage.summary_of(filters),
-        "latency": usage.percentiles(filters, "latency_ms", over_time=False).get(None),
-        "ttft": usage.percentiles(filters, "ttft_ms", over_time=False).get(None), "chart": chart_build(filters, metric=metric, split=split),
+        "summary": totals["summary"][0],
+        "percentiles": usage.percentiles(filters, over_time=False).get(None, {}), "chart": chart_build(filters, metric=metric, split=split),
         "metrics": METRICS, "splits": {name: title for name, title in SPLITS.items()
                                        if name != "class" or metric == "tokens"},
         "metric": metric, "split": split, "breakdowns": breakdowns,
