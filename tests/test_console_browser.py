@@ -149,7 +149,9 @@ def test_the_chart_shows_empty_hours_and_values_on_hover_and_focus(browser, pris
     browser.find_element(By.NAME, "username").send_keys(staff.username)
     browser.find_element(By.NAME, "password").send_keys("pw-for-tests")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    browser.find_element(By.ID, "summary")  # signed in: the console's home
     browser.get(f"{prism_url}/console/?tenant={acme.id}")
+    assert "28\nrequests" in browser.find_element(By.ID, "summary").text  # acme's alone
 
     columns = browser.find_elements(By.CSS_SELECTOR, "g.column")
     assert len(columns) >= 24 and len(browser.find_elements(By.CSS_SELECTOR, "rect.zero")) >= 15
