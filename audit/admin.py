@@ -18,10 +18,9 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return False  # events are written by the recorder alone, and never changed
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    has_delete_permission = has_change_permission
 
     def get_actions(self, request):
         # The export actions need no delete permission; Django's own bulk delete is never offered.

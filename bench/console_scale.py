@@ -6,12 +6,9 @@ Fills the database as bench/usage_scale.py does, then times every console page a
 tenant) and as the admin of one tenant sees it, and appends the table to bench/RESULTS.md.
 """
 
-import argparse
-import os
 import sys
-import time
 
-from bench.usage_scale import database_ensure, records_fill, timed
+from bench.usage_scale import bench_setup, results_append, timed
 
 PAGES = [
     ("usage: requests by model", "/console/?period={period}"),
@@ -29,35 +26,18 @@ ONCE = [("one request", "/console/requests/bench-{record}/"), ("keys", "/console
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--tenants", type=int, default=50)
-    parser.add_argument("--database", default="prism_bench")
-    args = parser.parse_args()
-    os.environ["DATABASE_URL"] = database_ensure(args.database)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prism_site.settings")
-    os.environ.update({"DEBUG": "1", "ALLOWED_HOSTS": "testserver"})
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
+    args, staff, member = bench_setup(__doc__.splitlines()[0])
     from django.test import Client
 
     from console.models import Membership, Role
     from tenants.models import Tenant, UsageRecord
 
-    call_command("migrate", verbosity=0)
-    records_fill(args.records, args.tenants)
-    users = get_user_model().objects
-    staff = users.filter(username="bench-staff").first() or users.create_superuser("bench-staff", password="x")
-    admin = users.filter(username="bench-admin").first() or users.create_user("bench-admin", password="x")
     tenant = Tenant.objects.get(name="tenant-07")
-    Membership.objects.get_or_create(tenant=tenant, user=admin, defaults={"role": Role.ADMIN})
+    Membership.objects.update_or_create(tenant=tenant, user=member, defaults={"role": Role.ADMIN})
     record = UsageRecord.objects.filter(tenant=tenant).values_list("request_id", flat=True).first().split("-")[1]
 
     rows = []
-    for who, user in (("staff, all tenants", staff), ("admin of one tenant", admin)):
+    for who, user in (("staff, all tenants", staff), ("admin of one tenant", member)):
         client = Client()
         client.force_login(user)
         pages = [(view, url.format(period=period), period) for period in ("24h", "7d", "30d") for view, url in PAGES]
@@ -65,13 +45,7 @@ def main():
         for view, url, period in pages:
             rows.append(f"| {who} | {view} | {period} | {timed(client, url):.0f} |")
             print(rows[-1], flush=True)
-    report = "\n".join([
-        f"## Console at scale, {time.strftime('%Y-%m-%d')}: {args.records:,} records, {args.tenants} tenants, PostgreSQL",
-        "", "| who | page | period | median ms (3 runs) |", "|---|---|---|---|", *rows,
-    ])
-    print(report)
-    with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "a") as results:
-        results.write("\n" + report + "\n")
+    results_append("Console", args, rows)
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def timed(client, url: str, runs: int = 3) -> float:
     return statistics.median(durations) * 1000
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_setup(description: str):
+    """Read the arguments, fill the database and sign-in users: (arguments, staff, a member of tenant-07)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--tenants", type=int, default=50)
     parser.add_argument("--database", default="prism_bench")
@@ -90,7 +91,6 @@ def main():
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
 
     from tenants.models import Tenant
 
@@ -100,6 +100,22 @@ def main():
     staff = users.filter(username="bench-staff").first() or users.create_superuser("bench-staff", password="x")
     member = users.filter(username="bench-member").first() or users.create_user("bench-member", password="x")
     Tenant.objects.get(name="tenant-07").members.add(member)
+    return args, staff, member
+
+
+def results_append(title: str, args, rows: list[str]) -> None:
+    report = "\n".join([
+        f"## {title} at scale, {time.strftime('%Y-%m-%d')}: {args.records:,} records, {args.tenants} tenants, PostgreSQL",
+        "", "| who | view | period | median ms (3 runs) |", "|---|---|---|---|", *rows,
+    ])
+    print(report)
+    with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "a") as results:
+        results.write("\n" + report + "\n")
+
+
+def main():
+    args, staff, member = bench_setup(__doc__.splitlines()[0])
+    from django.test import Client
 
     rows = []
     for who, user in (("staff, all tenants", staff), ("member of one tenant", member)):
@@ -111,13 +127,7 @@ def main():
                               ("/v1/usage", f"/v1/usage?period={period}")):
                 rows.append(f"| {who} | {view} | {period} | {timed(client, url):.0f} |")
                 print(rows[-1], flush=True)
-    report = "\n".join([
-        f"## Dashboard at scale, {time.strftime('%Y-%m-%d')}: {args.records:,} records, {args.tenants} tenants, PostgreSQL",
-        "", "| who | view | period | median ms (3 runs) |", "|---|---|---|---|", *rows,
-    ])
-    print(report)
-    with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "a") as results:
-        results.write("\n" + report + "\n")
+    results_append("Dashboard", args, rows)
 
 
 if __name__ == "__main__":

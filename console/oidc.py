@@ -61,6 +61,10 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         super().__init__()
         return super().authenticate(request, **kwargs)
 
+    def verify_claims(self, claims):
+        # A provider that says the email is not verified does not get to claim an account by it.
+        return super().verify_claims(claims) and claims.get("email_verified", True) is not False
+
     def create_user(self, claims):
         user = self.UserModel.objects.create_user(username=claims["email"].lower(), email=claims["email"].lower())
         return self.update_user(user, claims)

@@ -5,13 +5,12 @@ they do not hold (operation, status, stream, token classes, percentiles) reads t
 """
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import CharField, Count, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import TruncDay, TruncHour
-from django.utils import timezone
 
 from tenants.models import ApiKey, Tenant, UsageHour, UsageRecord
 from tenants.usage_reports import Period, PercentileCont, _interpolated, period_parse

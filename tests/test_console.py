@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from console.models import KeyOwner, Membership, Role
 from tenants.keys import key_matches
-from tenants.models import ApiKey, Tenant, UsageRecord
+from tenants.models import ApiKey, Tenant
 from tenants.services import key_issue, usage_records_create
 from tests.conftest import record
 
