@@ -5,12 +5,16 @@ whose email domain is mapped to a tenant (PRISM_OIDC_TENANT_DOMAINS) joins it as
 sign-in; an admin gives them more.
 """
 
+import logging
 from functools import lru_cache
 
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
@@ -19,6 +23,7 @@ from tenants.models import Tenant
 
 from .models import Membership, Role
 
+logger = logging.getLogger(__name__)
 DISCOVERED = {"OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint", "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
               "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint", "OIDC_OP_JWKS_ENDPOINT": "jwks_uri"}
 
@@ -43,7 +48,22 @@ def oidc_setting(attr, *default):
 
 
 class OIDCLoginView(OIDCAuthenticationRequestView):
+    """Sends the browser to the provider; back to the sign-in page if there is none, or it cannot be reached."""
+
     get_settings = staticmethod(oidc_setting)
+
+    def __init__(self, **kwargs):
+        View.__init__(self, **kwargs)  # the provider is asked on GET, where a failure can be answered
+
+    def get(self, request):
+        if not oidc_enabled():
+            return redirect("console:login")
+        try:
+            super().__init__()
+        except requests.RequestException:
+            logger.warning("The OpenID Connect provider %s did not answer", settings.PRISM_OIDC_ISSUER)
+            return redirect(f"{reverse('console:login')}?sso=failed")
+        return super().get(request)
 
 
 class TenantOIDCBackend(OIDCAuthenticationBackend):

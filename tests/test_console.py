@@ -189,3 +189,11 @@ def test_a_large_selection_is_read_from_a_sample_and_says_so(two_tenants, signed
                    {"stream": "no"}):
         page = client.get(reverse("console:home"), params).content.decode()
         assert ("estimated from a sample" in page) == (connection.vendor == "postgresql")
+
+
+def test_single_sign_on_without_a_provider_goes_back_to_the_sign_in_page(client, db, settings):
+    assert client.get(reverse("console:sso")).url == reverse("console:login")
+    assert "single sign-on" not in client.get(reverse("console:login")).content.decode()
+    settings.PRISM_OIDC_ISSUER, settings.OIDC_RP_CLIENT_ID = "http://127.0.0.1:9/o", "prism"  # nothing listens
+    assert client.get(reverse("console:sso")).url == reverse("console:login") + "?sso=failed"
+    assert "did not succeed" in client.get(reverse("console:login"), {"sso": "failed"}).content.decode()

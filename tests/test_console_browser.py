@@ -122,10 +122,12 @@ def test_a_tenant_admin_signs_in_by_sso_issues_and_rotates_a_key(browser, prism_
 
 
 def test_a_viewer_cannot_issue_keys(browser, prism_url, oidc_provider, tenants):  # noqa: F811
+    acme_key, _ = key_issue(tenant=tenants[0], label="ci")
     sso_sign_in(browser, prism_url, "bob")  # acme.example maps to acme: bob joins as a viewer
     browser.get(f"{prism_url}/console/keys/")
     screenshot(browser, "console-4-viewer-keys")
-    assert not browser.find_elements(By.ID, "issue-key")
+    assert acme_key.prefix in browser.find_element(By.ID, "keys").text
+    assert browser.find_element(By.ID, "read-only") and not browser.find_elements(By.ID, "issue-key")
     status = browser.execute_script("""
         const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
         const response = await fetch('/console/keys/new/', {method: 'POST', headers: {'X-CSRFToken': token},
