@@ -5,6 +5,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from asgiref.sync import iscoroutinefunction
+from django.utils.decorators import sync_and_async_middleware
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -53,15 +56,21 @@ def audit_action(name: str):
         _action.reset(token)
 
 
-class AuditContextMiddleware:
+@sync_and_async_middleware
+def audit_context_middleware(get_response):
     """Lets every change made while answering a request name its user, address and browser."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        token = _request.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            _request.reset(token)
+    if iscoroutinefunction(get_response):
+        async def middleware(request):
+            token = _request.set(request)
+            try:
+                return await get_response(request)
+            finally:
+                _request.reset(token)
+    else:
+        def middleware(request):
+            token = _request.set(request)
+            try:
+                return get_response(request)
+            finally:
+                _request.reset(token)
+    return middleware

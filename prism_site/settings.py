@@ -51,7 +51,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "audit.context.AuditContextMiddleware",
+    "audit.context.audit_context_middleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
