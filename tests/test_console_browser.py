@@ -84,7 +84,7 @@ def test_a_tenant_admin_signs_in_by_sso_issues_and_rotates_a_key(browser, prism_
     browser.find_element(By.PARTIAL_LINK_TEXT, "Key ").click()
     grace = browser.find_element(By.NAME, "grace_minutes")
     grace.clear()
-    grace.send_keys("0.1")  # six seconds
+    grace.send_keys("0.2")  # twelve seconds
     browser.find_element(By.CSS_SELECTOR, "#rotate button").click()
     second = browser.find_element(By.ID, "raw-key").text
     screenshot(browser, "console-2-key-rotated")
