@@ -137,6 +137,11 @@ class Chart:
     def plot_height(self) -> int:
         return self.bottom - self.top
 
+    @property
+    def empty(self) -> bool:
+        return all(column["empty"] for column in self.columns) if self.stacked else not any(
+            line["segments"] for line in self.lines)
+
 
 def chart_build(filters, *, metric: str, split: str) -> Chart:
     buckets = usage.buckets_of(filters.period)

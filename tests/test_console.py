@@ -197,3 +197,10 @@ def test_single_sign_on_without_a_provider_goes_back_to_the_sign_in_page(client,
     settings.PRISM_OIDC_ISSUER, settings.OIDC_RP_CLIENT_ID = "http://127.0.0.1:9/o", "prism"  # nothing listens
     assert client.get(reverse("console:sso")).url == reverse("console:login") + "?sso=failed"
     assert "did not succeed" in client.get(reverse("console:login"), {"sso": "failed"}).content.decode()
+
+
+def test_a_period_without_requests_says_so_on_the_chart(db, signed_in):
+    client = signed_in(member_of(Tenant.objects.create(name="quiet"), Role.VIEWER))
+    for metric in ("requests", "latency"):
+        page = client.get(reverse("console:home"), {"metric": metric}).content.decode()
+        assert "No requests match these filters in this period" in page
