@@ -16,15 +16,17 @@ from tenants.models import UsageRecord
 SAMPLE_ABOVE = 20_000
 
 
-def sample_share(hours) -> float:
-    """The share of the records to read for a selection whose hourly totals are `hours`: 1 reads them all.
+def selection_size(hours) -> int:
+    """How many requests a selection holds at most, by its hourly totals (which ignore the records-only filters)."""
+    return hours.aggregate(requests=Sum("requests"))["requests"] or 0
+
+
+def sample_share(requests: int) -> float:
+    """The share of the records to read for a selection of `requests`: 1 reads them all.
 
     A sample is read from the whole table, so it pays only when it reads fewer rows than the selection has.
     """
-    if connection.vendor != "postgresql":
-        return 1.0
-    requests = hours.aggregate(requests=Sum("requests"))["requests"] or 0
-    if requests <= SAMPLE_ABOVE:
+    if connection.vendor != "postgresql" or requests <= SAMPLE_ABOVE:
         return 1.0
     share = SAMPLE_ABOVE / requests
     return share if share * _table_rows() < requests else 1.0

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from tenants.models import ApiKey, Tenant, UsageHour, UsageRecord
 from tenants.usage_reports import Period, PercentileCont, _interpolated, period_parse
 
-from .sampling import rows_read, sample_share, scaled
+from .sampling import rows_read, sample_share, scaled, selection_size
 
 STATUSES = {"ok": Q(status_code__lt=400), "error": Q(status_code__gte=400)}
 OPERATIONS = ["chat", "responses", "embeddings", "completions", "moderations", "messages", "count_tokens"]
@@ -35,9 +35,14 @@ class Filters:
     tenant_ids: tuple | None = field(default=None, compare=False)  # None: every tenant (staff)
 
     @cached_property
+    def size(self) -> int:
+        """At most how many requests are selected; asked once, when needed."""
+        return selection_size(hours_of(self))
+
+    @property
     def share(self) -> float:
-        """Of the records, the share read for what only they hold (see sampling.py); asked once, when needed."""
-        return sample_share(hours_of(self))
+        """Of the records, the share read for what only they hold (see sampling.py)."""
+        return sample_share(self.size)
 
     @property
     def needs_records(self) -> bool:

@@ -204,3 +204,12 @@ def test_a_period_without_requests_says_so_on_the_chart(db, signed_in):
     for metric in ("requests", "latency"):
         page = client.get(reverse("console:home"), {"metric": metric}).content.decode()
         assert "No requests match these filters in this period" in page
+
+
+def test_a_large_selection_is_sorted_among_its_newest_requests_and_says_so(two_tenants, signed_in, monkeypatch):
+    monkeypatch.setattr("console.views.usage.SORT_WINDOW", 2)
+    client = signed_in(member_of(two_tenants["acme"], Role.VIEWER))
+    page = client.get(reverse("console:requests"), {"sort": "-latency"}).content.decode()
+    assert "Sorted among the newest 2 requests" in page and "acme-0" in page and "acme-1" in page
+    assert "acme-3" not in page
+    assert "Sorted among" not in client.get(reverse("console:requests")).content.decode()
