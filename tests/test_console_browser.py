@@ -56,7 +56,7 @@ def sso_sign_in(browser, prism_url, username):
     browser.find_element(By.ID, "sso").click()
     browser.find_element(By.ID, "provider-username").send_keys(username)
     browser.find_element(By.ID, "provider-password").send_keys(PASSWORD)
-    screenshot(browser, "console-0-provider-sign-in")
+    screenshot(browser, f"console-0-provider-sign-in-{username}")
     browser.find_element(By.ID, "provider-submit").click()
     assert browser.find_element(By.TAG_NAME, "h1").text == "Usage"
 
