@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "axes",
     "tenants",
     "gateway",
+    "console",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "audit.context.audit_context_middleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with the lockout page
 ]
@@ -141,8 +144,26 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+
+# Console sign-in: Django accounts, and OpenID Connect when an issuer and a client are set. The
+# provider's endpoints come from its discovery document; OIDC_OP_*_ENDPOINT variables override them.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "console.oidc.TenantOIDCBackend"]
+PRISM_OIDC_ISSUER = env.str("PRISM_OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("PRISM_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("PRISM_OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("PRISM_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+LOGIN_REDIRECT_URL_FAILURE = "/console/login/?sso=failed"
+# Email domain → tenant name, e.g. example.com=acme,example.org=beta: new SSO users join as viewers.
+PRISM_OIDC_TENANT_DOMAINS = {domain.lower(): tenant for domain, tenant in
+                             env.dict("PRISM_OIDC_TENANT_DOMAINS", default={}).items()}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
