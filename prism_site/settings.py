@@ -74,7 +74,9 @@ SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else
 # Logins to the admin and the dashboard (django-axes): after AXES_FAILURE_LIMIT failures for one
 # username, or from one client address, that username or address is locked out for AXES_COOLOFF_MINUTES.
 # The address is REMOTE_ADDR: behind a proxy, run the server with --proxy-headers so it is the client's.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Axes first (it refuses locked-out sign-ins), then passwords, then single sign-on (see PRISM_OIDC_* below).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend",
+                           "console.oidc.TenantOIDCBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -149,7 +151,6 @@ LOGIN_REDIRECT_URL = "console:home"
 
 # Console sign-in: Django accounts, and OpenID Connect when an issuer and a client are set. The
 # provider's endpoints come from its discovery document; OIDC_OP_*_ENDPOINT variables override them.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "console.oidc.TenantOIDCBackend"]
 PRISM_OIDC_ISSUER = env.str("PRISM_OIDC_ISSUER", default="")
 OIDC_RP_CLIENT_ID = env.str("PRISM_OIDC_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = env.str("PRISM_OIDC_CLIENT_SECRET", default="")
