@@ -17,10 +17,10 @@ def test_the_front_page_links_to_the_dashboard_the_admin_and_the_api(browser, pr
     assert f'base_url="{prism_url}/v1"' in browser.find_element(By.TAG_NAME, "pre").text
     screenshot(browser, "home")
     links = {link.text: link.get_attribute("href") for link in browser.find_elements(By.CSS_SELECTOR, "nav a")}
-    assert links == {"Usage dashboard": f"{prism_url}/dashboard/", "Admin: tenants, keys, routing": f"{prism_url}/admin/",
-                     "API": f"{prism_url}/#api"}
-    browser.find_element(By.LINK_TEXT, "Usage dashboard").click()
-    WebDriverWait(browser, 10).until(lambda _: "/dashboard/login/" in browser.current_url)
+    assert links == {"Console: usage, keys, members": f"{prism_url}/console/",
+                     "Admin: tenants, keys, routing": f"{prism_url}/admin/", "API": f"{prism_url}/#api"}
+    browser.find_element(By.LINK_TEXT, "Console: usage, keys, members").click()
+    WebDriverWait(browser, 10).until(lambda _: "/console/login/" in browser.current_url)
 
 
 def test_the_admins_view_site_link_leads_to_the_front_page(browser, prism_url, transactional_db):  # noqa: F811

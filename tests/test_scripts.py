@@ -79,7 +79,7 @@ def test_run_sh_shows_its_steps_serves_and_names_the_dashboard(quickstart, clone
     text = output()
     steps = [line for line in text.splitlines() if line.startswith("==> ")]
     assert steps[-2:] == ["==> Migrating the SQLite database db.sqlite3", "==> Creating the demo tenant, key and admin user"]
-    assert f"Dashboard:  {url}/dashboard/" in text and f"Admin:      {url}/admin/" in text
+    assert f"Console:    {url}/console/" in text and f"Admin:      {url}/admin/" in text
     key = re.search(r"Demo key:\s+(\S+)", text).group(1)
     curl = re.search(r"curl .*?'\n", text, re.S).group(0)
     assert '"model": "mock-1"' in curl  # no OPENAI_API_KEY: the model that answers offline

@@ -84,7 +84,7 @@ def staff(db):
     return get_user_model().objects.create_superuser("staff", password="the-right-password")
 
 
-@pytest.mark.parametrize("login", ["/admin/login/", "/dashboard/login/"])
+@pytest.mark.parametrize("login", ["/admin/login/", "/dashboard/login/", "/console/login/"])
 def test_wrong_passwords_lock_the_account_and_the_address_out(client, staff, settings, login):
     def attempt(password, username="staff", address="198.51.100.1"):
         return client.post(login, {"username": username, "password": password}, REMOTE_ADDR=address)

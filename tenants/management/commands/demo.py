@@ -30,7 +30,7 @@ Prism is starting on {base_url}/
 
   Demo key:   {raw}
   Admin:      {base_url}/admin/  (user admin, password {password})
-  Dashboard:  {base_url}/dashboard/  (the same user)
+  Console:    {base_url}/console/  (usage, keys, members; the same user)
 
 Try it:
 
