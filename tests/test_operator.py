@@ -13,7 +13,7 @@ def test_the_front_page_says_what_prism_is_where_to_go_and_that_it_is_ready(clie
     assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
     text = page.content.decode()
     assert "OpenAI-compatible LLM gateway" in text and "Ready: the database and the cache answer." in text
-    for link in ['href="/dashboard/"', 'href="/admin/"', 'href="/healthz"', "http://testserver/v1"]:
+    for link in ['href="/console/"', 'href="/admin/"', 'href="/healthz"', "http://testserver/v1"]:
         assert link in text
 
 
