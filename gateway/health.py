@@ -4,6 +4,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 
+from deployments.views import deployments_ready
+
 from .errors import ServiceUnavailable
 from .observability import metrics_text
 
@@ -27,6 +29,8 @@ def readyz(request):
             failures.append("cache")
     except Exception:  # each cache backend raises its own errors (redis.ConnectionError, OSError, ...)
         failures.append("cache")
+    if not deployments_ready():
+        failures.append("every deployment of a group")
     if failures:
         error = ServiceUnavailable(f"Not ready: {' and '.join(failures)} unreachable.")
         return JsonResponse(error.as_dict(), status=error.status_code)

@@ -49,6 +49,7 @@ def usage_record(context) -> dict:
         "requested_model": context.requested_model[:100],
         "served_model": str(served_model or (context.route.upstream_model if context.route else ""))[:100],
         "provider": context.route.provider_name if context.route else "",
+        "deployment": context.route.deployment if context.route else "",
         "operation": context.operation.name,
         "prompt_tokens": usage.get("prompt_tokens") or 0,
         "completion_tokens": usage.get("completion_tokens") or 0,

@@ -106,7 +106,7 @@ def usage_records_create(*, records: list[dict]) -> None:
 
 
 RECORD_COLUMNS = [
-    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "operation",
+    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "deployment", "operation",
     "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
     "usage_source", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms", "cost", "created_at",
 ]

@@ -1,5 +1,8 @@
 """The model router: picks the provider (and upstream model name) for the requested model.
 
+A model routed over deployments (deployments/: the admin's or config.yml's) gets the deployment its
+route's strategy chooses; the others go where the routing rules or config.yml's prefix map send them.
+
 A stored response (read, deleted, cancelled, or continued with `previous_response_id`) goes back to
 the upstream that created it. A provider that lacks the operation is reached through chat, translated.
 """
@@ -8,6 +11,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from deployments.balancer import Plan
+from deployments.config import router_file
+from deployments.directory import balanced_routes
+from deployments.selectors import BalancedRoute
 from gateway.errors import ModelNotFound
 from gateway.operations import RESPONSES
 from gateway.response_owners import Owner, owner_of, response_owners
@@ -33,16 +40,20 @@ def prefix_map_load(path=None) -> dict[str, str]:
     return router_config_load(path)["prefix_map"]
 
 
-def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[str, str]) -> Target | None:
-    """A tenant's rules beat global rules, which beat config.yml; then the longest prefix, then priority."""
+def route_resolve(model: str, *, rules: tuple[RouteRule, ...], prefix_map: dict[str, str],
+                  balanced: tuple[BalancedRoute, ...] = ()) -> Target | BalancedRoute | None:
+    """A tenant's rules beat global rules, which beat config.yml; then the longest prefix (an exact model name
+    beats every prefix), then priority; a route over deployments beats a rule that ties with it."""
     candidates = [
-        ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority),
+        ((2 if rule.for_tenant else 1, len(rule.model_prefix), rule.priority, 0),
          Target(rule.provider, rule.upstream_model or model, rule.timeout, rule.fallbacks, rule.endpoint))
         for rule in rules
         if model.startswith(rule.model_prefix)
     ]
-    candidates += [((0, len(prefix), 0), Target(provider, model)) for prefix, provider in prefix_map.items()
+    candidates += [((0, len(prefix), 0, 0), Target(provider, model)) for prefix, provider in prefix_map.items()
                    if model.startswith(prefix)]
+    candidates += [((2 if route.for_tenant else 1 if route.from_admin else 0, specificity, route.priority, 1), route)
+                   for route in balanced if (specificity := route.specificity(model)) >= 0]
     if not candidates:
         return None
     return max(candidates, key=lambda candidate: candidate[0])[1]
@@ -53,22 +64,17 @@ def model_not_found(model: str) -> ModelNotFound:
 
 
 class ModelRouter(Plugin):
-    def __init__(self):
-        self.config_path = self.prefix_map = None
-
     async def initialize(self):
-        self.config_path = settings.PRISM_ROUTER_CONFIG
-        self.prefix_map = prefix_map_load(self.config_path)
+        router_file.get()  # a config.yml that does not load stops the first request, not a later one
 
-    async def target(self, context) -> Target | None:
+    async def target(self, context) -> Target | BalancedRoute | None:
         """Where the context's model goes for its key, or None if the key may not use it."""
-        if self.config_path != settings.PRISM_ROUTER_CONFIG:
-            await self.initialize()
         model = context.model
         if context.api_key is not None and not context.api_key.allows(model):
             return None
         rules = await directory.route_rules(context.tenant_id) if context.api_key else ()
-        return route_resolve(model, rules=rules, prefix_map=self.prefix_map)
+        return route_resolve(model, rules=rules, prefix_map=router_file.get().prefix_map,
+                             balanced=await balanced_routes(context.tenant_id))
 
     async def owner_target(self, context) -> Target | None:
         """For a stored response, its creator's upstream; None for a request that names none."""
@@ -90,13 +96,14 @@ class ModelRouter(Plugin):
             raise model_not_found(context.model)
         if context.api_key is not None:
             context.provider_keys = await directory.provider_keys(context.tenant_id)
-        provider = await provider_get(target.provider)
-        context.route = Route(
-            target.provider, provider, target.upstream_model, target.timeout, target.fallbacks, target.endpoint
-        )
-        if not context.operation.stateful and target.upstream_model != context.model:
-            context.request_data_update(model=target.upstream_model)
-        translate(context, provider)
+        if isinstance(target, BalancedRoute):
+            context.route = await Plan(target, context, retries=settings.PRISM_UPSTREAM_RETRIES).start()
+        else:
+            context.route = Route(target.provider, await provider_get(target.provider), target.upstream_model,
+                                  target.timeout, target.fallbacks, target.endpoint)
+        if not context.operation.stateful and context.route.upstream_model != context.model:
+            context.request_data_update(model=context.route.upstream_model)
+        translate(context, context.route.provider)
         await next(context)
         if context.operation is RESPONSES and context.translation is None:
             if context.response.stream is None:
