@@ -40,10 +40,11 @@ models:
 
 
 @pytest.fixture(autouse=True)
-def fresh_deployments():
-    """Each test starts with no cached routes and every deployment healthy and idle."""
+def fresh_deployments(settings):
+    """Each test starts with no cached routes and every deployment healthy and idle (in Redis too)."""
     deployment_directory.clear()
     state._states.clear()
+    settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
 
 
 @pytest.fixture
@@ -214,8 +215,8 @@ def test_every_deployment_out_answers_503_with_retry_after(openai_client, upstre
 
 
 def test_least_busy_favours_the_fast_deployment(prism_url, api_key, upstreams, router_config, transactional_db):
-    router_config(config_of([deployment("fast", upstreams[0], upstream_model="gpt-4o-delay-2"),
-                             deployment("slow", upstreams[1], upstream_model="gpt-4o-delay-20")],
+    router_config(config_of([deployment("fast", upstreams[0], upstream_model="gpt-4o-delay-10"),
+                             deployment("slow", upstreams[1], upstream_model="gpt-4o-delay-100")],
                             [["fast", "slow"]], strategy="least-busy"))
     assert Counter(chat(prism_url, api_key, 1000, concurrency=20)) == {200: 1000}
     fast, slow = served(upstreams)[:2]
