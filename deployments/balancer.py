@@ -11,6 +11,8 @@ import math
 import random
 import time
 
+from django.conf import settings
+
 from gateway.errors import ServiceUnavailable
 from gateway.plugins.interface import Route
 from providers.registry import provider_get
@@ -52,7 +54,7 @@ def _rendezvous(key: str, deployment: DeploymentInfo) -> float:
     return -deployment.weight / math.log(uniform)
 
 
-def order(group: tuple[DeploymentInfo, ...], affinity: str) -> list[DeploymentInfo]:
+def order(group, affinity: str) -> list[DeploymentInfo]:
     """The group in order of preference; weight-0 deployments last."""
     if affinity:
         return sorted(group, key=lambda d: (d.weight > 0, _rendezvous(affinity, d)), reverse=True)
@@ -106,7 +108,7 @@ class Plan:
             group = self.route.groups[self.group]
             untried = [d for d in group if d.key not in self.failed]
             if untried or self.calls <= self.retries:
-                deployment, probe = await self._acquire(order(tuple(untried or group), self.affinity))
+                deployment, probe = await self._acquire(order(untried or group, self.affinity))
                 if deployment is not None:
                     self.calls, self.repeat = self.calls + 1, not untried
                     self.lease = (deployment, probe, time.perf_counter())
@@ -118,7 +120,8 @@ class Plan:
         return None
 
     async def _acquire(self, candidates: list[DeploymentInfo]):
-        lease_for = max(d.timeout or 0 for d in candidates) or 600.0
+        # A lease outlives a call that never reports back (a process killed mid-call) only this long.
+        lease_for = candidates[0].timeout or settings.PRISM_UPSTREAM_TIMEOUT
         acquired = await self.state.acquire(candidates, mode=self.mode, lease=self.context.request_id,
                                             lease_for=lease_for)
         if acquired.index is None:

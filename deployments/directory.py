@@ -3,7 +3,6 @@
 from tenants.directory import Directory
 
 from . import selectors
-from .config import router_file
 
 
 class DeploymentDirectory(Directory):
@@ -12,8 +11,3 @@ class DeploymentDirectory(Directory):
 
 
 deployment_directory = DeploymentDirectory()
-
-
-async def balanced_routes(tenant_id: int | None) -> tuple[selectors.BalancedRoute, ...]:
-    """The routes over deployments a tenant's requests may take: the admin's, then config.yml's."""
-    return await deployment_directory.routes(tenant_id) + router_file.get().routes

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from deployments.balancer import Plan
 from deployments.config import router_file
-from deployments.directory import balanced_routes
+from deployments.directory import deployment_directory
 from deployments.selectors import BalancedRoute
 from gateway.errors import ModelNotFound
 from gateway.operations import RESPONSES
@@ -73,8 +73,9 @@ class ModelRouter(Plugin):
         if context.api_key is not None and not context.api_key.allows(model):
             return None
         rules = await directory.route_rules(context.tenant_id) if context.api_key else ()
-        return route_resolve(model, rules=rules, prefix_map=router_file.get().prefix_map,
-                             balanced=await balanced_routes(context.tenant_id))
+        config = router_file.get()
+        balanced = await deployment_directory.routes(context.tenant_id) + config.routes
+        return route_resolve(model, rules=rules, prefix_map=config.prefix_map, balanced=balanced)
 
     async def owner_target(self, context) -> Target | None:
         """For a stored response, its creator's upstream; None for a request that names none."""
