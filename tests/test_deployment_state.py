@@ -130,3 +130,16 @@ def test_config_names_its_errors_and_a_bad_edit_keeps_the_last_good_file(tmp_pat
     assert watcher.get().routes[0].model == "m"  # not looked at again within the second
     now[0] += 1
     assert watcher.get().routes[0].model == "m"  # looked at, broken: the last good one stays
+
+
+def test_the_system_check_names_an_unknown_provider(tmp_path, settings):
+    from deployments.checks import deployments_check
+
+    path = tmp_path / "config.yml"
+    path.write_text("deployments: [{name: a, provider: nowhere}]\nmodels: {m: {groups: [[a]]}}\n")
+    settings.PRISM_ROUTER_CONFIG = str(path)
+    [error] = deployments_check(None)
+    assert error.id == "prism.E102" and "nowhere" in error.msg
+    path.write_text("models: {m: {groups: [[missing]]}}\n")
+    [error] = deployments_check(None)
+    assert error.id == "prism.E101" and "missing" in error.msg

@@ -348,3 +348,33 @@ def test_a_deployment_taken_out_by_one_process_is_out_for_the_other(redis_url, a
     assert Counter(statuses) == {200: 60}
     assert len(upstreams[1].received) == 3  # three failures in all, whichever process saw them
     usage_records(60)
+
+
+def test_a_stream_through_deployments_is_recorded_with_its_first_token(openai_client, upstreams, router_config,
+                                                                       client):
+    router_config(config_of([deployment("a", upstreams[0], upstream_model="gpt-4o-delay-20")], [["a"]],
+                            strategy="lowest-latency"))
+    chunks = list(openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+    assert chunks and upstreams[0].received
+    [record] = usage_records(1)
+    assert (record.deployment, record.is_stream, record.status_code) == ("a", True, 200)
+    assert record.ttft_ms is not None
+
+
+def test_anthropic_deployments_use_their_own_key_and_url_for_chat_and_messages(prism_url, api_key, upstreams,
+                                                                               router_config, monkeypatch,
+                                                                               transactional_db):
+    import anthropic
+
+    monkeypatch.setenv("CLAUDE_EAST_KEY", "sk-ant-east")
+    router_config({"prefix_map": {}, "deployments": [
+        {"name": "claude-east", "provider": "anthropic_provider", "base_url": upstreams[0].url.removesuffix("/v1"),
+         "api_key_env": "CLAUDE_EAST_KEY"}],
+        "models": {"claude-haiku-4-5": {"groups": [["claude-east"]]}}})
+    with openai.OpenAI(base_url=f"{prism_url}/v1", api_key=api_key, max_retries=0) as client:
+        assert client.chat.completions.create(model="claude-haiku-4-5", messages=MESSAGES).choices
+    with anthropic.Anthropic(base_url=prism_url, api_key=api_key, max_retries=0) as client:
+        assert client.messages.create(model="claude-haiku-4-5", max_tokens=10, messages=MESSAGES).content
+    sent = [headers.get("x-api-key") or headers.get("Authorization") for headers, _ in upstreams[0].received]
+    assert [key.removeprefix("Bearer ") for key in sent] == ["sk-ant-east"] * 2  # the SDK's header, or the relay's
+    assert [record.deployment for record in usage_records(2)] == ["claude-east"] * 2
