@@ -10,11 +10,14 @@ deployment taken out by one is out for all. Without Redis the same logic runs in
 """
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 LATENCY_WEIGHT = 0.2  # of the newest sample in the moving averages
 COUNTER_TTL = 120  # seconds a minute's capacity counter is kept
@@ -260,11 +263,13 @@ class LocalState:
 
 
 class RedisState:
-    """The same state, in Redis, shared by every process."""
+    """The same state, in Redis, shared by every process; while Redis cannot be reached, the process's own."""
 
     def __init__(self, url: str, clock=time.time):
         self.url, self.clock = url, clock
         self._clients = {}
+        self.fallback = LocalState(clock)
+        self.degraded = False  # Redis failed last time: said once in the log
 
     def client(self):
         """(client, acquire script, release script), one connection pool per event loop (tests run several)."""
@@ -284,8 +289,15 @@ class RedisState:
         _, script, _ = self.client()
         keys = [key for deployment in candidates for key in self._keys(deployment, _minute(now))]
         limits = [-1 if limit is None else limit for d in candidates for limit in (d.rpm, d.tpm)]
-        index, probe, soonest = await script(keys=keys, args=[now, mode, lease, now + lease_for, now + lease_for,
-                                                               *limits, COUNTER_TTL])
+        try:
+            index, probe, soonest = await script(keys=keys, args=[now, mode, lease, now + lease_for, now + lease_for,
+                                                                   *limits, COUNTER_TTL])
+        except redis.RedisError:
+            if not self.degraded:
+                logger.warning("Redis is unreachable: deployments are chosen by this process's own state")
+            self.degraded = True
+            return await self.fallback.acquire(candidates, mode=mode, lease=lease, lease_for=lease_for)
+        self.degraded = False
         if not index:
             return Acquired(None, retry_at=float(soonest) if float(soonest) > 0 else None)
         return Acquired(int(index) - 1, bool(probe))
@@ -299,16 +311,22 @@ class RedisState:
         args = [now, lease, int(outcome.failed), int(probe), outcome.latency,
                 -1 if outcome.ttft is None else outcome.ttft, tokens, settings.PRISM_DEPLOYMENT_FAILURES,
                 settings.PRISM_DEPLOYMENT_FAILURE_WINDOW, cooldown, LATENCY_WEIGHT, int(forced), COUNTER_TTL]
-        return int(await script(keys=[base, in_flight, tpm], args=args))
+        try:
+            return int(await script(keys=[base, in_flight, tpm], args=args))
+        except redis.RedisError:
+            return await self.fallback.release(deployment, lease=lease, probe=probe, outcome=outcome)
 
     async def snapshot(self, deployments) -> list[tuple[Health, int]]:
         now = self.clock()
         client, _, _ = self.client()
-        async with client.pipeline(transaction=False) as pipe:
-            for deployment in deployments:
-                base, in_flight, rpm, _ = self._keys(deployment, _minute(now))
-                pipe.hgetall(base).zrangebyscore(in_flight, now, "+inf", withscores=True).get(rpm)
-            answers = await pipe.execute()
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for deployment in deployments:
+                    base, in_flight, rpm, _ = self._keys(deployment, _minute(now))
+                    pipe.hgetall(base).zrangebyscore(in_flight, now, "+inf", withscores=True).get(rpm)
+                answers = await pipe.execute()
+        except redis.RedisError:
+            return await self.fallback.snapshot(deployments)
         found = []
         for index in range(len(deployments)):
             fields, leases, rpm = answers[3 * index: 3 * index + 3]

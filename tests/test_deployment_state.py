@@ -143,3 +143,14 @@ def test_the_system_check_names_an_unknown_provider(tmp_path, settings):
     path.write_text("models: {m: {groups: [[missing]]}}\n")
     [error] = deployments_check(None)
     assert error.id == "prism.E101" and "missing" in error.msg
+
+
+def test_without_redis_the_process_keeps_its_own_state(settings):
+    settings.PRISM_DEPLOYMENT_FAILURES = 1
+    unreachable = RedisState("redis://127.0.0.1:1/0")
+    a, b = candidates = deployments("a", "b")
+    assert acquire(unreachable, candidates)[0] == "a"
+    assert release(unreachable, a, FAILED) == 1
+    assert acquire(unreachable, candidates)[0] == "b"
+    [(health, _), _] = async_to_sync(unreachable.snapshot)(candidates)
+    assert health.errors == 1
