@@ -306,46 +306,43 @@ def test_health_lists_deployments_for_staff_and_readyz_follows_them(client, db, 
     assert ready.status_code == 503 and "deployment" in ready.json()["error"]["message"]
 
 
-def test_two_processes_share_a_deployments_capacity_through_redis(redis_url, api_key, upstreams, tmp_path,  # noqa: F811
-                                                                  settings, transactional_db):
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(config_of([deployment("capped", upstreams[0], rpm=60),
-                                                deployment("open", upstreams[1])], [["capped", "open"]])))
+def chat_through_two_prisms(config: dict, count: int, *, api_key, redis_url, tmp_path, settings, upstream,
+                            **env) -> Counter:
+    """Two Prism processes on one Redis take turns at `count` chats (in a fresh minute); their statuses."""
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
     env = {"REDIS_URL": redis_url, "PRISM_COUNTER_PREFIX": settings.PRISM_COUNTER_PREFIX,
-           "PRISM_ROUTER_CONFIG": str(config)}
-    prisms = [PrismProcess(upstreams[2].url, server="uvicorn", **env) for _ in range(2)]
+           "PRISM_ROUTER_CONFIG": str(path), **env}
+    prisms = [PrismProcess(upstream.url, server="uvicorn", **env) for _ in range(2)]
     try:
         wait_for_a_fresh_minute(margin=20)
         with httpx.Client(headers={"Authorization": f"Bearer {api_key}"}) as client:
-            statuses = [client.post(f"{prism.url}/v1/chat/completions",
-                                    json={"model": "gpt-4o", "messages": MESSAGES}).status_code
-                        for prism, _ in zip(cycle(prisms), range(200))]
+            return Counter(client.post(f"{prism.url}/v1/chat/completions",
+                                       json={"model": "gpt-4o", "messages": MESSAGES}).status_code
+                           for prism, _ in zip(cycle(prisms), range(count)))
     finally:
         for prism in prisms:
             prism.stop()
-    assert Counter(statuses) == {200: 200}
+
+
+def test_two_processes_share_a_deployments_capacity_through_redis(redis_url, api_key, upstreams, tmp_path,  # noqa: F811
+                                                                  settings, transactional_db):
+    config = config_of([deployment("capped", upstreams[0], rpm=60), deployment("open", upstreams[1])],
+                       [["capped", "open"]])
+    statuses = chat_through_two_prisms(config, 200, api_key=api_key, redis_url=redis_url, tmp_path=tmp_path,
+                                       settings=settings, upstream=upstreams[2])
+    assert statuses == {200: 200}
     assert served(upstreams)[:2] == [60, 140]
     assert Counter(record.deployment for record in usage_records(200)) == {"capped": 60, "open": 140}
 
 
 def test_a_deployment_taken_out_by_one_process_is_out_for_the_other(redis_url, api_key, upstreams, tmp_path,  # noqa: F811
                                                                     settings, transactional_db):
-    config = tmp_path / "config.yml"
-    config.write_text(yaml.safe_dump(config_of([deployment("good", upstreams[0]),
-                                                deployment("bad", upstreams[1], upstream_model="gpt-4o-fault-503")],
-                                               [["good", "bad"]])))
-    env = {"REDIS_URL": redis_url, "PRISM_COUNTER_PREFIX": settings.PRISM_COUNTER_PREFIX,
-           "PRISM_ROUTER_CONFIG": str(config), "PRISM_DEPLOYMENT_COOLDOWN": "30"}
-    prisms = [PrismProcess(upstreams[2].url, server="uvicorn", **env) for _ in range(2)]
-    try:
-        with httpx.Client(headers={"Authorization": f"Bearer {api_key}"}) as client:
-            statuses = [client.post(f"{prism.url}/v1/chat/completions",
-                                    json={"model": "gpt-4o", "messages": MESSAGES}).status_code
-                        for prism, _ in zip(cycle(prisms), range(60))]
-    finally:
-        for prism in prisms:
-            prism.stop()
-    assert Counter(statuses) == {200: 60}
+    config = config_of([deployment("good", upstreams[0]),
+                        deployment("bad", upstreams[1], upstream_model="gpt-4o-fault-503")], [["good", "bad"]])
+    statuses = chat_through_two_prisms(config, 60, api_key=api_key, redis_url=redis_url, tmp_path=tmp_path,
+                                       settings=settings, upstream=upstreams[2], PRISM_DEPLOYMENT_COOLDOWN="30")
+    assert statuses == {200: 60}
     assert len(upstreams[1].received) == 3  # three failures in all, whichever process saw them
     usage_records(60)
 
