@@ -5,6 +5,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from deployments.config import router_file
+from deployments.selectors import deployment_routes_list
 from providers.registry import provider_catalogue
 from tenants.selectors import route_rules_list
 
@@ -16,14 +18,19 @@ CATALOGUE_CREATED = 1700000000
 
 
 def models_for_key(key_info) -> list[dict]:
-    """The models this key may use and the router can place, in OpenAI's format."""
+    """The models this key may use and the router can place, in OpenAI's format (with the models that routes
+    over deployments name)."""
     rules, prefix_map = route_rules_list(tenant_id=key_info.tenant_id), prefix_map_load()
-    return [
+    listed = [
         {"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": name}
         for name, models in provider_catalogue().items()
         for model in models
         if key_info.allows(model) and route_resolve(model, rules=rules, prefix_map=prefix_map)
     ]
+    balanced = router_file.get().routes + deployment_routes_list(tenant_id=key_info.tenant_id)
+    named = {route.model for route in balanced if not route.model.endswith("*") and key_info.allows(route.model)}
+    return listed + [{"id": model, "object": "model", "created": CATALOGUE_CREATED, "owned_by": "prism"}
+                     for model in sorted(named - {entry["id"] for entry in listed})]
 
 
 class ModelList(APIView):

@@ -375,3 +375,9 @@ def test_anthropic_deployments_use_their_own_key_and_url_for_chat_and_messages(p
     sent = [headers.get("x-api-key") or headers.get("Authorization") for headers, _ in upstreams[0].received]
     assert [key.removeprefix("Bearer ") for key in sent] == ["sk-ant-east"] * 2  # the SDK's header, or the relay's
     assert [record.deployment for record in usage_records(2)] == ["claude-east"] * 2
+
+
+def test_models_named_by_deployment_routes_are_listed(openai_client, upstreams, router_config):
+    router_config(config_of([deployment("a", upstreams[0])], [["a"]]))
+    assert "gpt-4o" in [model.id for model in openai_client.models.list()]
+    assert openai_client.models.retrieve("gpt-4o").owned_by == "prism"
