@@ -74,8 +74,9 @@ class Plan:
     """One request's way through a route's groups: each failed call goes to another deployment."""
 
     def __init__(self, route: BalancedRoute, context, *, retries: int):
-        self.route, self.context, self.retries = route, context, retries
-        self.model = context.model
+        # Not the context itself: its finishers hold the plan, and a cycle would leave every request's
+        # context to the garbage collector.
+        self.route, self.retries, self.model, self.lease_id = route, retries, context.model, context.request_id
         self.affinity = affinity_key(route.affinity, context) if route.affinity else ""
         self.mode = _mode(route, self.affinity, context.stream)
         self.group, self.calls = 0, 0  # the group being tried, and the calls made to it
@@ -85,11 +86,11 @@ class Plan:
         self.retry_at = None
         self.state = deployment_state()
 
-    async def start(self) -> Route:
+    async def start(self, context) -> Route:
         """The route as planned, before a deployment is chosen: the first group's provider (for translation)."""
         if not self.route.groups:  # every deployment of the route is disabled
             raise DeploymentsUnavailable(self.model, 1.0)
-        self.context.finishers.append(self.finish)
+        context.finishers.append(self.finish)
         first = self.route.groups[0][0]
         return Route(first.provider, await provider_get(first.provider), first.upstream_model or self.model, plan=self)
 
@@ -122,7 +123,7 @@ class Plan:
     async def _acquire(self, candidates: list[DeploymentInfo]):
         # A lease outlives a call that never reports back (a process killed mid-call) only this long.
         lease_for = candidates[0].timeout or settings.PRISM_UPSTREAM_TIMEOUT
-        acquired = await self.state.acquire(candidates, mode=self.mode, lease=self.context.request_id,
+        acquired = await self.state.acquire(candidates, mode=self.mode, lease=self.lease_id,
                                             lease_for=lease_for)
         if acquired.index is None:
             if acquired.retry_at and (self.retry_at is None or acquired.retry_at < self.retry_at):
@@ -150,5 +151,5 @@ class Plan:
     async def _release(self, outcome: Outcome) -> None:
         deployment, probe, _ = self.lease
         self.lease = None
-        change = await self.state.release(deployment, lease=self.context.request_id, probe=probe, outcome=outcome)
+        change = await self.state.release(deployment, lease=self.lease_id, probe=probe, outcome=outcome)
         deployment_observe(deployment.name, outcome, change)

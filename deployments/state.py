@@ -159,7 +159,7 @@ def _cooldown(outcome: Outcome) -> tuple[float, bool]:
     return settings.PRISM_DEPLOYMENT_COOLDOWN, False
 
 
-def _score(mode: str, index: int, health: Health, left: float, now: float) -> float:
+def _score(mode: str, health: Health, left: float, now: float) -> float:
     """The strategy's measure of a usable deployment: the lowest wins, the earliest among equals."""
     if mode == "least-busy":
         return sum(1 for until in health.in_flight.values() if until > now)
@@ -167,9 +167,7 @@ def _score(mode: str, index: int, health: Health, left: float, now: float) -> fl
         return health.latency or 0
     if mode == "lowest-ttft":
         return health.ttft or 0
-    if mode == "capacity":
-        return -left
-    return index
+    return -left  # capacity
 
 
 class LocalState:
@@ -208,11 +206,12 @@ class LocalState:
                     left = -1.0 if used >= limit else min(left, (limit - used) / limit) if limit else left
             if left < 0:
                 continue
-            score = _score(mode, index, health, left, now)
+            if mode == "first":
+                best, best_probe = index, probe
+                break
+            score = _score(mode, health, left, now)
             if best is None or score < best_score:
                 best, best_score, best_probe = index, score, probe
-            if mode == "first":
-                break
         if best is None:
             return Acquired(None, retry_at=soonest)
         deployment, health = candidates[best], self._health(candidates[best].key)

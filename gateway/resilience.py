@@ -9,7 +9,6 @@ honoured; if it asks for more than PRISM_RETRY_MAX_WAIT seconds, its answer is p
 """
 
 import asyncio
-import itertools
 import random
 
 from django.conf import settings
@@ -73,7 +72,8 @@ async def _deployment_attempts(context: RequestContext, sleep) -> bool:
     """Call a route's deployments: each failed call goes to another one while any is usable (deployments/)."""
     plan = context.route.plan
     context.route = await plan.first_route()
-    for attempt in itertools.count():
+    attempt = 0
+    while True:
         if context.route.upstream_model != context.model:
             context.request_data_update(model=context.route.upstream_model)
         asked = await _call(context)
@@ -86,7 +86,7 @@ async def _deployment_attempts(context: RequestContext, sleep) -> bool:
             return False
         if plan.repeat:
             await sleep(max(asked, backoff(attempt)))
-        context.route = route
+        context.route, attempt = route, attempt + 1
 
 
 async def provider_call(context: RequestContext, *, sleep=asyncio.sleep) -> None:

@@ -98,7 +98,7 @@ class ModelRouter(Plugin):
         if context.api_key is not None:
             context.provider_keys = await directory.provider_keys(context.tenant_id)
         if isinstance(target, BalancedRoute):
-            context.route = await Plan(target, context, retries=settings.PRISM_UPSTREAM_RETRIES).start()
+            context.route = await Plan(target, context, retries=settings.PRISM_UPSTREAM_RETRIES).start(context)
         else:
             context.route = Route(target.provider, await provider_get(target.provider), target.upstream_model,
                                   target.timeout, target.fallbacks, target.endpoint)
