@@ -3,6 +3,7 @@
 from tenants.directory import Directory
 
 from . import selectors
+from .config import router_file
 
 
 class DeploymentDirectory(Directory):
@@ -11,3 +12,9 @@ class DeploymentDirectory(Directory):
 
 
 deployment_directory = DeploymentDirectory()
+
+
+async def deployment_find(*, name: str, tenant_id: int | None) -> selectors.DeploymentInfo | None:
+    """A deployment this tenant's routes reach, by name: where a stored response it created goes back to."""
+    routes = await deployment_directory.routes(tenant_id) + router_file.get().routes
+    return next((d for route in routes for group in route.groups for d in group if d.name == name), None)

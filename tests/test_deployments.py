@@ -381,3 +381,18 @@ def test_models_named_by_deployment_routes_are_listed(openai_client, upstreams, 
     router_config(config_of([deployment("a", upstreams[0])], [["a"]]))
     assert "gpt-4o" in [model.id for model in openai_client.models.list()]
     assert openai_client.models.retrieve("gpt-4o").owned_by == "prism"
+
+
+def test_a_stored_response_goes_back_to_its_deployment_with_its_key(openai_client, upstreams, router_config,
+                                                                    monkeypatch):
+    monkeypatch.setenv("WEST_KEY", "sk-west")
+    router_config(config_of([deployment("east", upstreams[0], weight=0),
+                             deployment("west", upstreams[1], api_key_env="WEST_KEY")],
+                            [["east", "west"]]))
+    created = openai_client.responses.create(model="gpt-4o", input="Remember me")
+    assert openai_client.responses.retrieve(created.id).id == created.id
+    follow_up = openai_client.responses.create(model="gpt-4o", input="And then?", previous_response_id=created.id)
+    assert follow_up.id != created.id
+    assert list(upstreams[1].paths) == ["/v1/responses", f"/v1/responses/{created.id}", "/v1/responses"]
+    assert {headers["Authorization"] for headers, _ in upstreams[1].received} == {"Bearer sk-west"}
+    assert [record.deployment for record in usage_records(3)] == ["west"] * 3

@@ -7,13 +7,13 @@ A stored response (read, deleted, cancelled, or continued with `previous_respons
 the upstream that created it. A provider that lacks the operation is reached through chat, translated.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
 from deployments.balancer import Plan
 from deployments.config import router_file
-from deployments.directory import deployment_directory
+from deployments.directory import deployment_directory, deployment_find
 from deployments.selectors import BalancedRoute
 from gateway.errors import ModelNotFound
 from gateway.operations import RESPONSES
@@ -34,6 +34,8 @@ class Target:
     timeout: float | None = None
     fallbacks: tuple[tuple[str, str], ...] = ()
     endpoint: str = ""
+    api_key: str = ""
+    deployment: str = ""
 
 
 def prefix_map_load(path=None) -> dict[str, str]:
@@ -89,7 +91,11 @@ class ModelRouter(Plugin):
                                    param="previous_response_id")
         else:
             return None
-        return Target(owner.provider, context.request_data.get("model", owner.model), endpoint=owner.endpoint)
+        target = Target(owner.provider, context.request_data.get("model", owner.model), endpoint=owner.endpoint)
+        found = owner.deployment and await deployment_find(name=owner.deployment, tenant_id=context.tenant_id)
+        if found:  # the deployment's own key, at its URL now
+            return replace(target, endpoint=found.base_url, api_key=found.api_key, deployment=found.name)
+        return target
 
     async def handle(self, context, next):
         target = await self.owner_target(context) or await self.target(context)
@@ -101,7 +107,7 @@ class ModelRouter(Plugin):
             context.route = await Plan(target, context, retries=settings.PRISM_UPSTREAM_RETRIES).start(context)
         else:
             context.route = Route(target.provider, await provider_get(target.provider), target.upstream_model,
-                                  target.timeout, target.fallbacks, target.endpoint)
+                                  target.timeout, target.fallbacks, target.endpoint, target.api_key, target.deployment)
         if not context.operation.stateful and context.route.upstream_model != context.model:
             context.request_data_update(model=context.route.upstream_model)
         translate(context, context.route.provider)
@@ -118,5 +124,5 @@ async def _owner_remember(context) -> None:
     answer = context.response_data or {}
     if context.response.status == 200 and context.request_data.get("store") is not False and answer.get("id"):
         route = context.route
-        owner = Owner(context.tenant_id, route.provider_name, route.upstream_model, route.endpoint)
+        owner = Owner(context.tenant_id, route.provider_name, route.upstream_model, route.endpoint, route.deployment)
         await response_owners().remember(answer["id"], owner)
