@@ -378,9 +378,11 @@ def test_anthropic_deployments_use_their_own_key_and_url_for_chat_and_messages(p
 
 
 def test_models_named_by_deployment_routes_are_listed(openai_client, upstreams, router_config):
-    router_config(config_of([deployment("a", upstreams[0])], [["a"]]))
-    assert "gpt-4o" in [model.id for model in openai_client.models.list()]
-    assert openai_client.models.retrieve("gpt-4o").owned_by == "prism"
+    router_config({"deployments": [deployment("a", upstreams[0], upstream_model="gpt-4o")],
+                   "models": {"acme-large": {"groups": [["a"]]}, "acme-*": {"groups": [["a"]]}}})
+    assert "acme-large" in [model.id for model in openai_client.models.list()]
+    assert openai_client.models.retrieve("acme-large").owned_by == "prism"
+    assert openai_client.chat.completions.create(model="acme-small", messages=MESSAGES).model == "gpt-4o"
 
 
 def test_a_stored_response_goes_back_to_its_deployment_with_its_key(openai_client, upstreams, router_config,
