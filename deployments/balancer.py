@@ -19,7 +19,8 @@ from providers.registry import provider_get
 
 from .observability import deployment_observe
 from .selectors import BalancedRoute, DeploymentInfo
-from .state import Outcome, deployment_state
+from .shared_state import deployment_state
+from .state import Outcome
 
 PREFIX_CHARS = 2048  # of the prompt, for prefix affinity
 

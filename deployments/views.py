@@ -12,7 +12,7 @@ from gateway.errors import PermissionDenied
 
 from . import selectors
 from .config import router_file
-from .state import deployment_state
+from .shared_state import deployment_state
 
 
 def _scraper(request) -> bool:

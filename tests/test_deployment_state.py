@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from deployments.balancer import order
 from deployments.config import RouterFileWatcher, router_file_parse
 from deployments.selectors import DeploymentInfo
-from deployments.state import LocalState, Outcome, RedisState
+from deployments.shared_state import RedisState
+from deployments.state import LocalState, Outcome
 from tests.test_limits import redis_url  # noqa: F401  (a fixture)
 
 OK, FAILED = Outcome(False, 0.05), Outcome(True, 0.05)

@@ -14,9 +14,10 @@ import pytest
 import yaml
 from django.contrib.auth.models import User
 
-from deployments import state
+from deployments import shared_state
 from deployments.directory import deployment_directory
 from deployments.models import Deployment, DeploymentGroup, DeploymentRoute
+from gateway.usage_writer import usage_writer
 from providers.mock_upstream import MockUpstream
 from tests.conftest import PrismProcess, usage_records
 from tests.test_limits import redis_url, wait_for_a_fresh_minute  # noqa: F401  (a fixture)
@@ -43,8 +44,12 @@ models:
 def fresh_deployments(settings):
     """Each test starts with no cached routes and every deployment healthy and idle (in Redis too)."""
     deployment_directory.clear()
-    state._states.clear()
+    shared_state._states.clear()
     settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
+    yield
+    deadline = time.monotonic() + 30  # the usage records still waiting, stored before the tables are emptied
+    while usage_writer.pending and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -292,7 +297,8 @@ def test_health_lists_deployments_for_staff_and_readyz_follows_them(client, db, 
     from asgiref.sync import async_to_sync
 
     from deployments.config import router_file
-    from deployments.state import Outcome, deployment_state
+    from deployments.shared_state import deployment_state
+    from deployments.state import Outcome
 
     [info] = router_file.get().deployments
     async_to_sync(deployment_state().release)(info, lease="x", probe=False, outcome=Outcome(True, 0.1))
