@@ -407,3 +407,13 @@ def test_a_stored_response_goes_back_to_its_deployment_with_its_key(openai_clien
     assert list(upstreams[1].paths) == ["/v1/responses", f"/v1/responses/{created.id}", "/v1/responses"]
     assert {headers["Authorization"] for headers, _ in upstreams[1].received} == {"Bearer sk-west"}
     assert [record.deployment for record in usage_records(3)] == ["west"] * 3
+
+
+def test_a_stream_fails_over_before_its_first_byte(openai_client, upstreams, router_config):
+    router_config(config_of([deployment("bad", upstreams[0], upstream_model="gpt-4o-fault-503"),
+                             deployment("standby", upstreams[1], weight=0)], [["bad", "standby"]]))
+    chunks = list(openai_client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert served(upstreams)[:2] == [1, 1]
+    [record] = usage_records(1)
+    assert (record.deployment, record.status_code, record.is_stream) == ("standby", 200, True)
