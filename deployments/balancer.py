@@ -11,8 +11,6 @@ import math
 import random
 import time
 
-from django.conf import settings
-
 from gateway.errors import ServiceUnavailable
 from gateway.plugins.interface import Route
 from providers.registry import provider_get
@@ -23,6 +21,9 @@ from .shared_state import deployment_state
 from .state import Outcome
 
 PREFIX_CHARS = 2048  # of the prompt, for prefix affinity
+# Seconds a call without a timeout of its deployment counts as in flight if it never reports back (its
+# process was killed mid-call): PRISM_UPSTREAM_TIMEOUT's default.
+LEASE_DEFAULT = 600.0
 
 
 class DeploymentsUnavailable(ServiceUnavailable):
@@ -122,8 +123,7 @@ class Plan:
         return None
 
     async def _acquire(self, candidates: list[DeploymentInfo]):
-        # A lease outlives a call that never reports back (a process killed mid-call) only this long.
-        lease_for = candidates[0].timeout or settings.PRISM_UPSTREAM_TIMEOUT
+        lease_for = candidates[0].timeout or LEASE_DEFAULT
         acquired = await self.state.acquire(candidates, mode=self.mode, lease=self.lease_id,
                                             lease_for=lease_for)
         if acquired.index is None:

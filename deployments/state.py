@@ -65,6 +65,10 @@ def cooldown_of(outcome: Outcome) -> tuple[float, bool]:
     return settings.PRISM_DEPLOYMENT_COOLDOWN, False
 
 
+def _averaged(average: float | None, sample: float) -> float:
+    return sample if average is None else average + LATENCY_WEIGHT * (sample - average)
+
+
 def _score(mode: str, health: Health, left: float, now: float) -> float:
     """The strategy's measure of a usable deployment: the lowest wins, the earliest among equals."""
     if mode == "least-busy":
@@ -105,11 +109,7 @@ class LocalState:
                 if health.probe_until > now:
                     continue
                 probe = True
-            left = 1.0
-            for kind, limit in (("rpm", deployment.rpm), ("tpm", deployment.tpm)):
-                if limit is not None:
-                    used = self.used.get((deployment.key, kind, minute), 0)
-                    left = -1.0 if used >= limit else min(left, (limit - used) / limit) if limit else left
+            left = 1.0 if deployment.rpm is None and deployment.tpm is None else self._left(deployment, minute)
             if left < 0:
                 continue
             if mode == "first":
@@ -128,6 +128,15 @@ class LocalState:
             self.used[(deployment.key, "rpm", minute)] = self.used.get((deployment.key, "rpm", minute), 0) + 1
         return Acquired(best, best_probe)
 
+    def _left(self, deployment, minute: int) -> float:
+        """The smallest share of its capacities left this minute; -1 if one is used up."""
+        left = 1.0
+        for kind, limit in (("rpm", deployment.rpm), ("tpm", deployment.tpm)):
+            if limit is not None:
+                used = self.used.get((deployment.key, kind, minute), 0)
+                left = -1.0 if used >= limit else min(left, (limit - used) / limit) if limit else left
+        return left
+
     async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome) -> int:
         """Report a call's outcome; 1 if this opened the circuit, 2 if it closed it, else 0."""
         now = self.clock()
@@ -140,10 +149,9 @@ class LocalState:
             self.used[counter] = self.used.get(counter, 0) + outcome.tokens
         health.requests += 1
         if not outcome.failed:
-            for name, sample in (("latency", outcome.latency), ("ttft", outcome.ttft)):
-                if sample is not None:
-                    average = getattr(health, name)
-                    setattr(health, name, sample if average is None else average + LATENCY_WEIGHT * (sample - average))
+            health.latency = _averaged(health.latency, outcome.latency)
+            if outcome.ttft is not None:
+                health.ttft = _averaged(health.ttft, outcome.ttft)
             if probe:
                 health.open_until = health.probe_until = health.fails = health.window_start = 0
                 return 2
