@@ -141,6 +141,44 @@ def table(results, baseline: str, idle_rss: dict[str, int], slow: int) -> str:
     return "\n".join(lines + ["", "Memory while the slow streams were open:"] + memory)
 
 
+DEPLOYMENTS_CONFIG = """
+prefix_map: {{gpt: openai_provider}}
+deployments:
+  - {{name: one, provider: openai_provider, base_url: "{url}", weight: 1}}
+  - {{name: two, provider: openai_provider, base_url: "{url}", weight: 2}}
+  - {{name: three, provider: openai_provider, base_url: "{url}", weight: 1}}
+models:
+  gpt-4o: {{groups: [[one, two, three]]}}
+"""
+
+
+def deployments_cpu(env: dict, workdir: str, key: str, seconds: float) -> tuple[dict[str, tuple[Result, float]], int]:
+    """CPU-seconds per request, one Prism process at 32 concurrent: chat to one provider (gpt-4, as today),
+    then through a route over three deployments (gpt-4o), taking turns three times; the median of each, and
+    the number of requests sent."""
+    config = os.path.join(workdir, "deployments.yml")
+    with open(config, "w") as config_file:
+        config_file.write(DEPLOYMENTS_CONFIG.format(url=env["UPSTREAM_URL"]))
+    uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
+    server = Server("prism deployments", uvicorn + ["prism_site.asgi:application"], {**env, "PRISM_ROUTER_CONFIG": config})
+    url = server.url + "/v1/chat/completions"
+    runs = {"one provider": [], "three deployments": []}
+    try:
+        for model in ("gpt-4", "gpt-4o"):
+            asyncio.run(load(url, body(model, False), key=key, concurrency=8, requests=200))
+        for _ in range(3):
+            for name, model in (("one provider", "gpt-4"), ("three deployments", "gpt-4o")):
+                cpu_before = server.cpu_seconds()
+                result = asyncio.run(load(url, body(model, False), key=key, concurrency=32, duration=seconds))
+                runs[name].append((result, (server.cpu_seconds() - cpu_before) / max(result.requests, 1)))
+    finally:
+        server.stop()
+    found = {name: sorted(measured, key=lambda run: run[1])[1] for name, measured in runs.items()}
+    for name, (result, cpu) in found.items():
+        print(f"  {name}: {summary(result)}, {cpu * 1e6:.0f} µs CPU per request", flush=True)
+    return found, 400 + sum(result.requests for measured in runs.values() for result, _ in measured)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a short run that only checks the harness works")
@@ -208,6 +246,7 @@ def main():
             cores[count] = (server.cpu_seconds() - cpu_before) / workers[count].elapsed
             print(f"  uvicorn --workers {count}: {summary(workers[count])}, {cores[count]:.2f} cores", flush=True)
             server.stop()
+        deployments, deployments_sent = deployments_cpu(env, workdir, key, seconds)
     finally:
         for server, _ in servers.values():
             server.stop()
@@ -215,6 +254,7 @@ def main():
 
     sent = sum(warm_up + result.requests for name, result in every_run if name.startswith("prism"))
     sent += sum(r.requests + 200 for r in workers.values())
+    sent += deployments_sent
     stored = usage_count(env) + (usage_count(features) if features else 0)
     report = "\n".join([
         f"## {datetime.date.today()} on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
@@ -225,6 +265,11 @@ def main():
         "Prism under uvicorn, 32 concurrent, by worker processes: "
         + ", ".join(f"{n}: {r.rate:.0f}/s on {cores[n]:.2f} cores ({r.rate / cores[n]:.0f} per CPU-second)"
                     for n, r in workers.items()),
+        "",
+        "Chat through a route over three deployments, one uvicorn process, 32 concurrent (median of 3 runs): "
+        + ", ".join(f"{name}: {result.rate:.0f}/s, {cpu * 1e6:.0f} µs CPU per request"
+                    for name, (result, cpu) in deployments.items())
+        + f" ({deployments['three deployments'][1] / deployments['one provider'][1] - 1:+.1%} CPU per request).",
         "",
         f"Usage records: {stored} stored for {sent} requests sent to Prism.",
     ])

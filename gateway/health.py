@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 
+from deployments.views import deployments_ready
 from tenants.database import lookup_check
 
 from .errors import ServiceUnavailable
@@ -29,6 +30,8 @@ def readyz(request):
             failures.append("cache")
     except Exception:  # each cache backend raises its own errors (redis.ConnectionError, OSError, ...)
         failures.append("cache")
+    if not deployments_ready():
+        failures.append("every deployment of a group")
     if failures:
         error = ServiceUnavailable(f"Not ready: {' and '.join(failures)} unreachable.")
         return JsonResponse(error.as_dict(), status=error.status_code)

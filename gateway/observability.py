@@ -83,6 +83,7 @@ def request_observe(record: dict, tenant_name: str) -> None:
             "request_id": record["request_id"], "tenant": tenant_name, "operation": record["operation"],
             "model": record["requested_model"],
             "served_model": record["served_model"], "provider": record["provider"],
+            "deployment": record["deployment"] or None,
             "status": record["status_code"], "error": record["error_type"] or None, "stream": record["is_stream"],
             "latency_ms": record["latency_ms"], "ttft_ms": record["ttft_ms"], "total_tokens": record["total_tokens"],
         }))

@@ -29,6 +29,7 @@ class Owner:
     provider: str
     model: str
     endpoint: str = ""
+    deployment: str = ""  # its name, when a route over deployments chose it (its key is looked up again)
 
 
 class LocalOwners:

@@ -53,6 +53,7 @@ def usage_record(context) -> dict:
         "requested_model": context.requested_model[:100],
         "served_model": str(served_model or (context.route.upstream_model if context.route else ""))[:100],
         "provider": context.route.provider_name if context.route else "",
+        "deployment": context.route.deployment if context.route else "",
         "operation": context.operation.name,
         **{name: usage.get(name) or 0 for name in TOKEN_CLASSES},
         "service_tier": str(usage.get("service_tier") or (context.response_data or {}).get("service_tier") or "")[:20],

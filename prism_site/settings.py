@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "tenants",
+    "deployments",
     "gateway",
     "console",
     "audit",
@@ -272,3 +273,10 @@ PRISM_PIPELINE = [
     "gateway.plugins.budgets.Budgets",
     "gateway.plugins.stream_usage.StreamUsagePlugin",
 ]
+
+# Deployments' circuit breakers (deployments/state.py): this many failures within the window take a
+# deployment out for the cooldown (a 429's Retry-After, up to the maximum, instead).
+PRISM_DEPLOYMENT_FAILURES = env.int("PRISM_DEPLOYMENT_FAILURES", default=3)
+PRISM_DEPLOYMENT_FAILURE_WINDOW = env.float("PRISM_DEPLOYMENT_FAILURE_WINDOW", default=10.0)
+PRISM_DEPLOYMENT_COOLDOWN = env.float("PRISM_DEPLOYMENT_COOLDOWN", default=10.0)
+PRISM_DEPLOYMENT_COOLDOWN_MAX = env.float("PRISM_DEPLOYMENT_COOLDOWN_MAX", default=30.0)

@@ -14,6 +14,7 @@ admin.site.index_title = "Tenants, keys, routing and usage"
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("v1/deployments/", include("deployments.urls")),
     path("v1/", include("gateway.urls")),
     path("dashboard/", include("tenants.urls")),
     path("console/", include("console.urls")),

@@ -77,24 +77,26 @@ class AnthropicProvider(Provider):
         await self.http.close()
 
     async def send(self, context):
-        api_key = context.provider_keys.get(self.name) or self.api_key
-        if not api_key:
+        route = context.route
+        own_key = (route and route.api_key) or context.provider_keys.get(self.name)
+        if not (own_key or self.api_key):
             raise ProviderNotConfigured(self.name, "set ANTHROPIC_API_KEY")
+        endpoint = route.endpoint if route and route.endpoint else ""
         if context.upstream_operation.name == "chat":
-            return await self._chat(context, context.provider_keys.get(self.name))
-        base = context.route.endpoint if context.route and context.route.endpoint else self.base_url
-        return await self.http.send(context, base.rstrip("/") + "/v1" + context.upstream_path(),
-                                    _headers(context, api_key))
+            return await self._chat(context, own_key, endpoint)
+        return await self.http.send(context, (endpoint or self.base_url).rstrip("/") + "/v1" + context.upstream_path(),
+                                    _headers(context, own_key or self.api_key))
 
-    async def _chat(self, context, tenant_key):
+    async def _chat(self, context, own_key, endpoint):
         try:
             kwargs = request_to_anthropic(context.request_data)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError):  # shapes OpenAI's format does not allow
             raise InvalidRequest("This request cannot be sent to an Anthropic model: its messages, tools or "
                                  "tool_choice are not in OpenAI's chat format.", param="messages") from None
         client = self.client()
-        if tenant_key:  # shares the pooled connections
-            client = client.with_options(api_key=tenant_key)
+        if own_key or endpoint:  # shares the pooled connections
+            client = client.with_options(**({"api_key": own_key} if own_key else {}),
+                                         **({"base_url": endpoint} if endpoint else {}))
         if context.route and context.route.timeout:
             client = client.with_options(timeout=context.route.timeout)
         try:

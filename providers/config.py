@@ -1,4 +1,5 @@
-"""The router's config.yml: the model-prefix map, and the OpenAI-compatible servers declared beside it.
+"""The router's config.yml: the model-prefix map, the OpenAI-compatible servers declared beside it, and
+the deployments and their routes (parsed by deployments/config.py).
 
 The file is read again when it changes (its modification time, looked at no more than once a second),
 so edits apply to a running Prism without a restart.
@@ -20,7 +21,8 @@ _loaded: dict[str, tuple[float, int, dict]] = {}  # path: (checked at, mtime in 
 
 
 def router_config_load(path=None) -> dict:
-    """{"prefix_map": {prefix: provider}, "providers": {name: {base_url, api_key_env, models, renames}}}.
+    """{"prefix_map": {prefix: provider}, "providers": {name: {base_url, api_key_env, models, renames}},
+    "deployments": [...], "models": {...}}.
 
     The same object is returned until the file changes; callers read it and never change it.
     """
@@ -47,7 +49,8 @@ def _parse(path: str) -> dict:
         config = yaml.safe_load(config_file) or {}
     if not isinstance(config, dict):
         raise ValueError("it is not a mapping of prefix_map and providers")
-    return {"prefix_map": dict(config.get("prefix_map") or {}), "providers": dict(config.get("providers") or {})}
+    return {"prefix_map": dict(config.get("prefix_map") or {}), "providers": dict(config.get("providers") or {}),
+            "deployments": list(config.get("deployments") or ()), "models": dict(config.get("models") or {})}
 
 
 def provider_names() -> list[str]:

@@ -60,8 +60,8 @@ class OpenAIProvider(Provider):
         await self.http.close()
 
     async def send(self, context):
-        tenant_key = context.provider_keys.get(self.name)
-        if not (tenant_key or self.api_key):
+        own_key = (context.route and context.route.api_key) or context.provider_keys.get(self.name)
+        if not (own_key or self.api_key):
             raise ProviderNotConfigured(self.name, self.missing)
-        headers = self.headers_for(tenant_key) if tenant_key else self.headers
+        headers = self.headers_for(own_key) if own_key else self.headers
         return await self.http.send(context, self.target(context), headers)

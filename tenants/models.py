@@ -212,6 +212,7 @@ class UsageRecord(models.Model):
     requested_model = models.CharField(max_length=100)
     served_model = models.CharField(max_length=100, blank=True)
     provider = models.CharField(max_length=50, blank=True)
+    deployment = models.CharField(max_length=100, blank=True, help_text="The deployment that served, if any.")
     operation = models.CharField(max_length=20, default="chat", help_text="chat, responses, embeddings, "
                                  "completions, moderations, messages or count_tokens.")
     prompt_tokens = models.PositiveIntegerField(default=0, help_text="All input tokens, cached ones included.")

@@ -187,7 +187,7 @@ def _refusal(records: list[dict]) -> str | None:
 
 
 RECORD_COLUMNS = [
-    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "operation",
+    "tenant_id", "api_key_id", "request_id", "requested_model", "served_model", "provider", "deployment", "operation",
     *TOKEN_CLASSES, "service_tier", "usage_source", "status_code", "error_type", "is_stream", "latency_ms", "ttft_ms",
     "cost", *COST_CLASSES, "created_at",
 ]

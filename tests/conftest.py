@@ -120,7 +120,7 @@ def record(api_key, request_id, *, model="gpt-4", prompt=1000, completion=500, s
     """A usage record as the gateway builds it, for tests that store usage directly."""
     return {
         "tenant_id": api_key.tenant_id, "api_key_id": api_key.id, "request_id": request_id,
-        "requested_model": model, "served_model": model, "provider": "openai_provider", "operation": "chat",
+        "requested_model": model, "served_model": model, "provider": "openai_provider", "deployment": "", "operation": "chat",
         "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
         **dict.fromkeys(TOKEN_CLASSES[3:], 0), "service_tier": "", "usage_source": "upstream",
         "status_code": status, "error_type": "" if status == 200 else "server_error", "is_stream": ttft is not None,

@@ -50,6 +50,9 @@ class Route:
     timeout: float | None = None
     fallbacks: tuple[tuple[str, str], ...] = ()
     endpoint: str = ""  # a routing rule's base URL for the provider, instead of its own
+    api_key: str = ""  # a deployment's own key for the provider, instead of the tenant's or the provider's
+    deployment: str = ""  # the deployment that serves, by name
+    plan: Any = None  # the deployments' plan that chose this route, and chooses the next one if it fails
 
 
 @dataclass
