@@ -34,7 +34,7 @@ def router_config_load(path=None) -> dict:
     try:
         current = os.stat(path).st_mtime_ns
         if current != mtime:
-            config, mtime = _parse(path), current
+            config, mtime = router_config_read(path), current
     except (OSError, yaml.YAMLError, ValueError) as error:
         if config is None:
             raise
@@ -44,7 +44,8 @@ def router_config_load(path=None) -> dict:
     return config
 
 
-def _parse(path: str) -> dict:
+def router_config_read(path: str) -> dict:
+    """The file as it is now (the system checks read it so; requests go through router_config_load)."""
     with open(path) as config_file:
         config = yaml.safe_load(config_file) or {}
     if not isinstance(config, dict):
