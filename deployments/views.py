@@ -1,31 +1,23 @@
 """Deployments' state for operators: `GET /v1/deployments/health`, and whether Prism can serve every route."""
 
-import hmac
 import time
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.conf import settings
 from django.db import DatabaseError
 from django.http import JsonResponse
 
 from gateway.errors import PermissionDenied
+from gateway.observability import metrics_token_offered
 
 from . import selectors
 from .config import router_file
 from .shared_state import deployment_state
 
 
-def _scraper(request) -> bool:
-    """A metrics scrape, by the bearer token in PRISM_METRICS_TOKEN (when one is set)."""
-    token = getattr(settings, "PRISM_METRICS_TOKEN", "")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-
-
 async def deployments_health(request):
     """Every deployment (config.yml's, then the admin's) with its circuit, load and latency; staff only."""
     user = await request.auser()
-    if not (user.is_active and user.is_staff) and not _scraper(request):
+    if not (user.is_active and user.is_staff) and not metrics_token_offered(request):
         error = PermissionDenied("Staff only: sign in to the admin, or send the metrics token.")
         return JsonResponse(error.as_dict(), status=error.status_code)
     deployments = [(d, "config") for d in router_file().deployments]

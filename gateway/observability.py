@@ -96,6 +96,13 @@ def _series(tenant_name: str, model: str, operation: str, status: int) -> tuple:
             TOKENS.labels(tenant_name, model, "completion"), LATENCY.labels(model), FIRST_TOKEN.labels(model))
 
 
+def metrics_token_offered(request) -> bool:
+    """The request bears `Authorization: Bearer <PRISM_METRICS_TOKEN>` (a scraper); never true without a token."""
+    token = settings.PRISM_METRICS_TOKEN
+    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
+
+
 def metrics_access_required(view):
     """Let operators only read `view`: with PRISM_METRICS_TOKEN set, requests bearing it; without, callers on
     this machine (loopback). Logged-in staff may always. Tenants' names and traffic are not public."""
@@ -103,9 +110,8 @@ def metrics_access_required(view):
     @functools.wraps(view)
     def guarded(request, *args, **kwargs):
         token = settings.PRISM_METRICS_TOKEN
-        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
         if token:
-            allowed = scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
+            allowed = metrics_token_offered(request)
         else:
             allowed = request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
         if allowed or (request.user.is_authenticated and request.user.is_staff):

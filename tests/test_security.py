@@ -55,7 +55,7 @@ def model_labels() -> set[str]:
 
 def observed(model: str, served: str | None = None) -> dict:
     return {"request_id": "r", "requested_model": model, "served_model": served or model, "provider": "openai_provider",
-            "operation": "chat",
+            "operation": "chat", "deployment": "",
             "status_code": 200, "error_type": "", "is_stream": False, "prompt_tokens": 1, "completion_tokens": 1,
             "total_tokens": 2, "latency_ms": 1, "ttft_ms": None}
 
