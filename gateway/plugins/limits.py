@@ -14,7 +14,6 @@ Every answer carries OpenAI's x-ratelimit-* headers for the tightest limit; a re
 Retry-After, so the openai SDK's own retries behave.
 """
 
-import logging
 import math
 import time
 from datetime import datetime, timezone
@@ -27,8 +26,6 @@ from gateway.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from tenants.selectors import tokens_used_since
 
 from .interface import Plugin
-
-logger = logging.getLogger(__name__)
 
 WINDOW = 60
 MONTH_TTL = 32 * 24 * 3600
@@ -96,14 +93,12 @@ class RateLimits(Plugin):
             self._seeded.add(key)
 
     async def _settle(self, context, planned, estimate):
-        """Replace the token reservation by what the upstream reported."""
+        """Replace the token reservation by what the upstream reported (sent with the next counters call)."""
         used = (context.usage or {}).get("total_tokens") or 0
-        corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
-        if corrections and used != estimate:
-            try:
-                await counters().add(corrections)
-            except CountersUnavailable:
-                logger.warning("Could not settle the token counters of request %s", context.request_id)
+        if used != estimate:
+            corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
+            if corrections:
+                counters().settle(corrections)
 
 
 def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
