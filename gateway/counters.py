@@ -30,29 +30,33 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-# ARGV holds, for each group, its size n and then n (amount, limit, ttl); KEYS the groups' keys in order.
-# Returns, for each group, the 1-based index of the counter refused (0: none) and then its n values.
+# ARGV[1] is the batch as text, for Python to pack and Redis to parse cheaply: for each group a line with
+# its size n, then n lines "key amount limit ttl" (limit -1: none). The answer has a line per group: the
+# 1-based index of the counter refused (0: none), then its n values. Keys are not declared in KEYS (the
+# counters need a single Redis, not a cluster).
 ADD_SCRIPT = """
-local out, k, a = {}, 0, 1
-while a <= #ARGV do
-  local n, refused, values = tonumber(ARGV[a]), 0, {}
+local lines, out, at = {}, {}, 1
+for line in string.gmatch(ARGV[1], '[^\\n]+') do lines[#lines + 1] = line end
+while at <= #lines do
+  local n, refused, keys, amounts, limits, ttls, values = tonumber(lines[at]), 0, {}, {}, {}, {}, {}
   for i = 1, n do
-    local key, amount, limit = KEYS[k + i], tonumber(ARGV[a + 3*i - 2]), tonumber(ARGV[a + 3*i - 1])
-    local value = redis.call('INCRBY', key, amount)
-    if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, tonumber(ARGV[a + 3*i])) end
-    values[i] = value
-    if limit >= 0 and amount > 0 and value > limit then
+    keys[i], amounts[i], limits[i], ttls[i] = string.match(lines[at + i], '^(.*) (%-?%d+) (%-?%d+) (%d+)$')
+  end
+  for i = 1, n do
+    values[i] = redis.call('INCRBY', keys[i], amounts[i])
+    if redis.call('TTL', keys[i]) < 0 then redis.call('EXPIRE', keys[i], ttls[i]) end
+    if tonumber(limits[i]) >= 0 and tonumber(amounts[i]) > 0 and values[i] > tonumber(limits[i]) then
       refused = i
-      for j = 1, i do values[j] = redis.call('DECRBY', KEYS[k + j], tonumber(ARGV[a + 3*j - 2])) end
-      for j = i + 1, n do values[j] = tonumber(redis.call('GET', KEYS[k + j]) or 0) end
+      for j = 1, i do values[j] = redis.call('DECRBY', keys[j], amounts[j]) end
+      for j = i + 1, n do values[j] = tonumber(redis.call('GET', keys[j]) or 0) end
       break
     end
   end
-  out[#out + 1] = refused
-  for i = 1, n do out[#out + 1] = values[i] end
-  k, a = k + n, a + 1 + 3*n
+  for i = 1, n do values[i] = string.format('%d', values[i]) end
+  out[#out + 1] = refused .. ' ' .. table.concat(values, ' ')
+  at = at + 1 + n
 end
-return out
+return table.concat(out, '\\n')
 """
 # A settlement that no request follows waits this long for company, in seconds.
 SETTLE_DELAY = 0.05
@@ -137,54 +141,58 @@ class _Link:
         self.client = redis.Redis(connection_pool=pool)
         self.script = self.client.register_script(ADD_SCRIPT)
         self.waiting: list[tuple[list[Counter], asyncio.Future | None]] = []  # None: a settlement
-        self.sender: asyncio.Task | None = None
+        self.scheduled = False  # a send is due after this turn
         self.timer: asyncio.TimerHandle | None = None
 
     def queue(self, counters: list[Counter], future: asyncio.Future | None) -> None:
         self.waiting.append((counters, future))
         if future is not None:
             self.send_soon()
-        elif self.timer is None and self.sender is None:
+        elif self.timer is None and not self.scheduled:
             self.timer = asyncio.get_running_loop().call_later(SETTLE_DELAY, self.send_soon)
 
     def send_soon(self) -> None:
-        """Send after this turn of the loop (so that its other changes join), or after the call that is out."""
-        if self.sender is None:
-            self.sender = asyncio.get_running_loop().create_task(self._send())
+        """Send what waits after this turn of the loop, so that the turn's other changes join it."""
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self):
-        try:
-            while self.waiting:
-                if self.timer is not None:
-                    self.timer.cancel()
-                    self.timer = None
-                batch, self.waiting = self.waiting, []
-                await self._call(batch)
-        finally:
-            self.sender = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.waiting, self.scheduled = self.waiting, [], False
+        await self._call(batch)
 
     async def _call(self, batch):
-        keys, args = [], []
-        for counters, _ in batch:
-            keys += [c.key for c in counters]
-            args.append(len(counters))
-            args += [part for c in counters for part in (c.amount, -1 if c.limit is None else c.limit, c.ttl)]
+        """One script call for the batch: the settlements first, summed by counter, then each add."""
+        settled = {}
+        for counters, future in batch:
+            if future is None:
+                for c in counters:
+                    settled[c.key] = (settled.get(c.key, (0,))[0] + c.amount, c.ttl)
+        adds = [(counters, future) for counters, future in batch if future is not None]
+        groups = [[Counter(key, amount, None, ttl) for key, (amount, ttl) in settled.items() if amount]] + \
+            [counters for counters, _ in adds]
+        lines = []
+        for counters in groups:
+            lines.append(str(len(counters)))
+            lines += [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
         try:
-            out = await self.script(keys=keys, args=args)
+            answer = await self.script(args=["\n".join(lines)])
         except REDIS_FAILURES as failure:
             error = CountersUnavailable(f"Redis failed: {type(failure).__name__}")
             error.__cause__ = failure
-            for counters, future in batch:
-                if future is None:
-                    logger.warning("Could not settle %d counters: %s", len(counters), error)
-                elif not future.done():
+            if settled:
+                logger.warning("Could not settle %d counters: %s", len(settled), error)
+            for _, future in adds:
+                if not future.done():
                     future.set_exception(error)
             return
-        at = 0
-        for counters, future in batch:
-            if future is not None and not future.done():
-                future.set_result((int(out[at]), [int(value) for value in out[at + 1: at + 1 + len(counters)]]))
-            at += 1 + len(counters)
+        for (_, future), line in zip(adds, answer.split(b"\n")[1:]):
+            if not future.done():
+                refused, *values = map(int, line.split())
+                future.set_result((refused, values))
 
 
 class RedisCounters:
