@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 # ARGV[1] is the batch as text, for Python to pack and Redis to parse cheaply: for each group a line with
 # its size n, then n lines "key amount limit ttl" (limit -1: none). The answer has a line per group: the
 # 1-based index of the counter refused (0: none), then its n values. Keys are not declared in KEYS (the
-# counters need a single Redis, not a cluster).
+# counters need a single Redis, not a cluster). A counter whose value is the amount just added is new (or
+# was 0): it gets its time to live then, so that no counter lives for ever.
 ADD_SCRIPT = """
 local lines, out, at = {}, {}, 1
 for line in string.gmatch(ARGV[1], '[^\\n]+') do lines[#lines + 1] = line end
@@ -44,7 +45,7 @@ while at <= #lines do
   end
   for i = 1, n do
     values[i] = redis.call('INCRBY', keys[i], amounts[i])
-    if redis.call('TTL', keys[i]) < 0 then redis.call('EXPIRE', keys[i], ttls[i]) end
+    if values[i] == tonumber(amounts[i]) then redis.call('EXPIRE', keys[i], ttls[i]) end
     if tonumber(limits[i]) >= 0 and tonumber(amounts[i]) > 0 and values[i] > tonumber(limits[i]) then
       refused = i
       for j = 1, i do values[j] = redis.call('DECRBY', keys[j], amounts[j]) end
