@@ -5,17 +5,19 @@ limit; then it adds to none. It returns the counters' values, to report what rem
 adds without a limit and without waiting: corrections (a reservation replaced by the real usage),
 which nobody waits for. Any Redis failure raises CountersUnavailable.
 
-With Redis, one script call carries every change waiting in the process: at most one call is out at
-a time, and the `add()`s and `settle()`s made meanwhile go together in the next, each group still
-all-or-nothing on its own (so any number of Prism processes share one exact limit). A request's
-settlement thus rides in the next request's call instead of costing a round trip; one no request
-follows is sent after SETTLE_DELAY. Under load, the requests of a moment share one round trip.
+With Redis, one script call carries every change the process makes in a turn of its event loop, each
+group still all-or-nothing on its own (so any number of Prism processes share one exact limit); the
+batch goes as one text argument and comes back as one, which costs redis-py a fraction of what many
+arguments do. Settlements wait for the next call instead of costing one of their own, summed by counter
+(one that no request follows is sent after SETTLE_DELAY): a request costs one round trip, and under
+load the requests of a moment share it.
 
-How a plugin counts (limits.py, and any other counter user such as a budget): build its `Counter`s,
-`await counters().add(them)` before calling the next plugin, and put its corrections in a finisher
-through `counters().settle(...)`. Adds made in the same turn of the event loop share a script call:
-`add()` queues at once and returns an awaitable, so a plugin that checks two kinds of counters (say
-token limits and a dollar budget) starts both `add()`s and then awaits them, for one round trip.
+How a plugin counts (limits.py; any other counter user, such as a dollar budget, the same way): build
+its `Counter`s, `await counters().add(them)` before calling the next plugin, and settle in a finisher
+with `counters().settle(corrections)` (or `await add()` with no limits where the new values matter, as
+for an alert threshold). Adds made in the same turn share one script call, so one step that checks two
+kinds of counters costs one round trip with `await asyncio.gather(counters().add(a), counters().add(b))`,
+where two plugins that each await their own add cost two, one after the other.
 """
 
 import asyncio
