@@ -186,7 +186,8 @@ def main():
     parser.add_argument("--slow-streams", type=int, default=500)
     parser.add_argument("--slow-rounds", type=int, default=3, help="bursts of slow streams per target (median kept)")
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
-    parser.add_argument("--features-database", default="prism_bench", metavar="NAME",
+    # One per checkout: a branch with a migration more than another's would leave that one a schema it cannot use.
+    parser.add_argument("--features-database", default=f"prism_bench_{ROOT.name}", metavar="NAME",
                         help="the local PostgreSQL database of the features-on targets (made if missing)")
     parser.add_argument("--features-redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-features", action="store_true", help="leave out the features-on targets")

@@ -1,13 +1,27 @@
 """Shared counters for rate limits and budgets: in-process by default, Redis when REDIS_URL is set.
 
 `add()` adds to several counters at once, atomically, unless that would take one of them over its
-limit; then it adds to none. It returns the counters' values, to report what remains. With Redis a Lua
-script does this in one round trip, so any number of Prism processes share one exact limit. Any Redis
-failure raises CountersUnavailable.
+limit; then it adds to none. It returns the counters' values, to report what remains. `settle()`
+adds without a limit and without waiting: corrections (a reservation replaced by the real usage),
+which nobody waits for. Any Redis failure raises CountersUnavailable.
+
+With Redis, one script call carries every change the process makes in a turn of its event loop, each
+group still all-or-nothing on its own (so any number of Prism processes share one exact limit); the
+batch goes as one text argument and comes back as one, which costs redis-py a fraction of what many
+arguments do. Settlements wait for the next call instead of costing one of their own, summed by counter
+(one that no request follows is sent after SETTLE_DELAY): a request costs one round trip, and under
+load the requests of a moment share it.
+
+How a plugin counts (limits.py; any other counter user, such as a dollar budget, the same way): build
+its `Counter`s, `await counters().add(them)` before calling the next plugin, and settle in a finisher
+with `counters().settle(corrections)` (or `await add()` with no limits where the new values matter, as
+for an alert threshold). Adds made in the same turn share one script call, so one step that checks two
+kinds of counters costs one round trip with `await asyncio.gather(counters().add(a), counters().add(b))`,
+where two plugins that each await their own add cost two, one after the other.
 """
 
 import asyncio
-import functools
+import logging
 import time
 
 import redis.asyncio as redis
@@ -16,23 +30,39 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+logger = logging.getLogger(__name__)
+
+# ARGV[1] is the batch as text, for Python to pack and Redis to parse cheaply: for each group a line with
+# its size n, then n lines "key amount limit ttl" (limit -1: none). The answer has a line per group: the
+# 1-based index of the counter refused (0: none), then its n values. Keys are not declared in KEYS (the
+# counters need a single Redis, not a cluster). A counter whose value is the amount just added is new (or
+# was 0): it gets its time to live then, so that no counter lives for ever.
 ADD_SCRIPT = """
-local values = {}
-for i, key in ipairs(KEYS) do
-  local amount, limit, ttl = tonumber(ARGV[3*i-2]), tonumber(ARGV[3*i-1]), tonumber(ARGV[3*i])
-  local value = redis.call('INCRBY', key, amount)
-  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
-  values[i] = value
-  if limit >= 0 and amount > 0 and value > limit then
-    for j = 1, i do
-      redis.call('DECRBY', KEYS[j], tonumber(ARGV[3*j-2]))
-      values[j] = values[j] - tonumber(ARGV[3*j-2])
-    end
-    return {i, unpack(values)}
+local lines, out, at = {}, {}, 1
+for line in string.gmatch(ARGV[1], '[^\\n]+') do lines[#lines + 1] = line end
+while at <= #lines do
+  local n, refused, keys, amounts, limits, ttls, values = tonumber(lines[at]), 0, {}, {}, {}, {}, {}
+  for i = 1, n do
+    keys[i], amounts[i], limits[i], ttls[i] = string.match(lines[at + i], '^(.*) (%-?%d+) (%-?%d+) (%d+)$')
   end
+  for i = 1, n do
+    values[i] = redis.call('INCRBY', keys[i], amounts[i])
+    if values[i] == tonumber(amounts[i]) then redis.call('EXPIRE', keys[i], ttls[i]) end
+    if tonumber(limits[i]) >= 0 and tonumber(amounts[i]) > 0 and values[i] > tonumber(limits[i]) then
+      refused = i
+      for j = 1, i do values[j] = redis.call('DECRBY', keys[j], amounts[j]) end
+      for j = i + 1, n do values[j] = tonumber(redis.call('GET', keys[j]) or 0) end
+      break
+    end
+  end
+  for i = 1, n do values[i] = string.format('%d', values[i]) end
+  out[#out + 1] = refused .. ' ' .. table.concat(values, ' ')
+  at = at + 1 + n
 end
-return {0, unpack(values)}
+return table.concat(out, '\\n')
 """
+# A settlement that no request follows waits this long for company, in seconds.
+SETTLE_DELAY = 0.05
 
 
 class Counter:
@@ -62,6 +92,12 @@ class LocalCounters:
 
     async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
         """Return (0, values after adding) if all were added, else (1-based index of the refused one, values)."""
+        return self._add(counters)
+
+    def settle(self, counters: list[Counter]) -> None:
+        self._add(counters)
+
+    def _add(self, counters: list[Counter]) -> tuple[int, list[int]]:
         now = self.clock()
         if now >= self._next_sweep:
             self._sweep(now)
@@ -91,54 +127,107 @@ class LocalCounters:
         self._next_sweep = now + self.SWEEP_INTERVAL
 
 
-def _redis_call(method):
-    """Make every way a Redis call can fail one CountersUnavailable: redis-py's errors (connection, timeout, no
-    free connection in the pool), the OS's, and the RuntimeError uvloop raises on a transport that Redis closed."""
+# Every way a Redis call can fail: redis-py's errors (connection, timeout, no free connection in the
+# pool), the OS's, and the RuntimeError uvloop raises on a transport that Redis closed.
+REDIS_FAILURES = (RedisError, OSError, RuntimeError)
 
-    @functools.wraps(method)
-    async def call(*args, **kwargs):
+
+class _Link:
+    """One event loop's client and the changes waiting for its next script call."""
+
+    def __init__(self, url: str):
+        timeout = settings.PRISM_REDIS_TIMEOUT
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=settings.PRISM_REDIS_MAX_CONNECTIONS, timeout=timeout,
+            socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1),
+        )
+        self.client = redis.Redis(connection_pool=pool)
+        self.script = self.client.register_script(ADD_SCRIPT)
+        self.waiting: list[tuple[list[Counter], asyncio.Future | None]] = []  # None: a settlement
+        self.scheduled = False  # a send is due after this turn
+        self.timer: asyncio.TimerHandle | None = None
+
+    def queue(self, counters: list[Counter], future: asyncio.Future | None) -> None:
+        self.waiting.append((counters, future))
+        if future is not None:
+            self.send_soon()
+        elif self.timer is None and not self.scheduled:
+            self.timer = asyncio.get_running_loop().call_later(SETTLE_DELAY, self.send_soon)
+
+    def send_soon(self) -> None:
+        """Send what waits after this turn of the loop, so that the turn's other changes join it."""
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.waiting, self.scheduled = self.waiting, [], False
+        await self._call(batch)
+
+    async def _call(self, batch):
+        """One script call for the batch: the settlements first, summed by counter, then each add."""
+        settled = {}
+        for counters, future in batch:
+            if future is None:
+                for c in counters:
+                    settled[c.key] = (settled.get(c.key, (0,))[0] + c.amount, c.ttl)
+        adds = [(counters, future) for counters, future in batch if future is not None]
+        groups = [[Counter(key, amount, None, ttl) for key, (amount, ttl) in settled.items() if amount]] + \
+            [counters for counters, _ in adds]
+        lines = []
+        for counters in groups:
+            lines.append(str(len(counters)))
+            lines += [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
         try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError, RuntimeError) as failure:
-            raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
-
-    return call
+            answer = await self.script(args=["\n".join(lines)])
+        except REDIS_FAILURES as failure:
+            error = CountersUnavailable(f"Redis failed: {type(failure).__name__}")
+            error.__cause__ = failure
+            if settled:
+                logger.warning("Could not settle %d counters: %s", len(settled), error)
+            for _, future in adds:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), line in zip(adds, answer.split(b"\n")[1:]):
+            if not future.done():
+                refused, *values = map(int, line.split())
+                future.set_result((refused, values))
 
 
 class RedisCounters:
     def __init__(self, url: str):
         self.url = url
-        self._clients = {}
+        self._links = {}
 
-    def client(self):
-        """(client, add script) with one connection pool per event loop (the tests run several loops).
+    def link(self) -> _Link:
+        """The running event loop's link, with a connection pool of its own (the tests run several loops).
 
         A burst above PRISM_REDIS_MAX_CONNECTIONS waits for a free connection (up to PRISM_REDIS_TIMEOUT)
         rather than failing; the same timeout bounds connecting and every command. A command on a connection
         that Redis dropped (idle in the pool through an outage) is tried once more, on a new connection.
         """
         loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            timeout = settings.PRISM_REDIS_TIMEOUT
-            pool = redis.BlockingConnectionPool.from_url(
-                self.url, max_connections=settings.PRISM_REDIS_MAX_CONNECTIONS, timeout=timeout,
-                socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1),
-            )
-            client = redis.Redis(connection_pool=pool)
-            self._clients[loop] = (client, client.register_script(ADD_SCRIPT))
-        return self._clients[loop]
+        if loop not in self._links:
+            self._links[loop] = _Link(self.url)
+        return self._links[loop]
 
-    @_redis_call
     async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
-        client, script = self.client()
-        args = [part for c in counters for part in (c.amount, -1 if c.limit is None else c.limit, c.ttl)]
-        refused, *values = await script(keys=[c.key for c in counters], args=args)
-        return int(refused), [int(value) for value in values]
+        future = asyncio.get_running_loop().create_future()
+        self.link().queue(counters, future)
+        return await future
 
-    @_redis_call
+    def settle(self, counters: list[Counter]) -> None:
+        self.link().queue(counters, None)
+
     async def set_default(self, key: str, value: int, ttl: int) -> None:
-        client, _ = self.client()
-        await client.set(key, value, ex=ttl, nx=True)
+        try:
+            await self.link().client.set(key, value, ex=ttl, nx=True)
+        except REDIS_FAILURES as failure:
+            raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
 
 
 _counters = {}

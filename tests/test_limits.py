@@ -1,5 +1,6 @@
 """Rate limits and budgets, with both counter backends (in-process and Redis)."""
 
+import asyncio
 import json
 import time
 import uuid
@@ -22,6 +23,14 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
+def counters_of_this_test(settings):
+    """Counters of this test's own: ids repeat across tests and runs, and Redis keeps a minute's counts."""
+    settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
+
+
+counter_prefix = pytest.fixture(autouse=True)(counters_of_this_test)
+
+
 @pytest.fixture
 def redis_url(settings):
     """The machine's Redis (CI requires it), with counters under a prefix of this test's own."""
@@ -30,7 +39,7 @@ def redis_url(settings):
         redis.Redis.from_url(url).ping()
     except redis.ConnectionError:
         pytest.fail(f"Redis is required at {url}") if REQUIRE_SERVICES else pytest.skip("no Redis")
-    settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
+    counters_of_this_test(settings)
     return url
 
 
@@ -48,6 +57,39 @@ def test_counters_add_all_or_nothing(backend):
     assert add([Counter(key + "b", 1, None, 60), Counter(key + "a", 2, 3, 60)]) == (2, [5, 2])
     assert add([Counter(key + "a", 1, 3, 60)]) == (0, [3])
     assert add([Counter(key + "a", -3, None, 60)]) == (0, [0])
+
+
+def test_adds_made_together_stay_all_or_nothing_each(backend):
+    """Adds in the same turn of the loop go in one script call: each is still checked on its own."""
+    key = f"k-{uuid.uuid4().hex}"
+
+    async def together():
+        return await asyncio.gather(
+            backend.add([Counter(key + "a", 2, 3, 60), Counter(key + "b", 1, None, 60)]),
+            backend.add([Counter(key + "b", 1, None, 60), Counter(key + "a", 2, 3, 60)]),
+            backend.add([Counter(key + "a", 1, 3, 60)]),
+        )
+
+    assert async_to_sync(together)() == [(0, [2, 1]), (2, [1, 2]), (0, [3])]
+
+
+def test_a_settlement_rides_with_the_next_add_or_goes_alone(redis_url):
+    backend, key = RedisCounters(redis_url), f"k-{uuid.uuid4().hex}"
+    stored = redis.Redis.from_url(redis_url)
+
+    async def settle_then_add():
+        await backend.add([Counter(key, 10, 100, 60)])
+        backend.settle([Counter(key, -4, None, 60)])
+        waiting = int(stored.get(key))  # not sent yet: it waits for company
+        refused, values = await backend.add([Counter(key, 1, 100, 60)])
+        backend.settle([Counter(key, -1, None, 60)])
+        for _ in range(100):  # no add follows: it goes on its own, shortly
+            await asyncio.sleep(0.02)
+            if int(stored.get(key)) == 6:
+                break
+        return waiting, values, int(stored.get(key))
+
+    assert async_to_sync(settle_then_add)() == (10, [7], 6)
 
 
 def test_local_counters_forget_a_window_once_it_expires():

@@ -14,7 +14,6 @@ Every answer carries OpenAI's x-ratelimit-* headers for the tightest limit; a re
 Retry-After, so the openai SDK's own retries behave.
 """
 
-import logging
 import math
 import time
 from datetime import datetime, timezone
@@ -27,8 +26,6 @@ from gateway.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from tenants.selectors import tokens_used_since
 
 from .interface import Plugin
-
-logger = logging.getLogger(__name__)
 
 WINDOW = 60
 MONTH_TTL = 32 * 24 * 3600
@@ -54,30 +51,21 @@ class RateLimits(Plugin):
     def __init__(self, clock=time.time):
         self.clock = clock
         self._seeded = set()
+        self._plans, self._plans_minute = {}, None
 
     async def handle(self, context, next):
         quotas = context.api_key.quotas if context.api_key else ()
         if not quotas:
             return await next(context)
         now = self.clock()
-        minute, month_start = int(now // WINDOW), datetime.fromtimestamp(now, timezone.utc).replace(
-            day=1, hour=0, minute=0, second=0, microsecond=0
-        )
+        rows, seeds = self._plan(quotas, int(now // WINDOW), now)
         estimate = token_estimate(context)
-        planned, seeds = [], []  # (kind, "key" or "tenant", counter); (month counter's key, quota)
-        for quota in quotas:
-            base = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}"
-            if quota.rpm is not None:
-                planned.append(("requests", quota.scope, Counter(f"{base}:rpm:{minute}", 1, quota.rpm, 2 * WINDOW)))
-            if quota.tpm is not None:
-                planned.append(("tokens", quota.scope, Counter(f"{base}:tpm:{minute}", estimate, quota.tpm, 2 * WINDOW)))
-            if quota.monthly_tokens is not None:
-                key = f"{base}:month:{month_start:%Y%m}"
-                seeds.append((key, quota))
-                planned.append(("budget", quota.scope, Counter(key, estimate, quota.monthly_tokens, MONTH_TTL)))
+        planned = [(kind, scope, Counter(key, 1 if kind == "requests" else estimate, limit, ttl))
+                   for kind, scope, key, limit, ttl in rows]
         try:
-            for key, quota in seeds:
-                await self._seed(key, quota, month_start)
+            for key, quota, month_start in seeds:
+                if key not in self._seeded:
+                    await self._seed(key, quota, month_start)
             refused, values = await counters().add([counter for *_, counter in planned])
         except CountersUnavailable:
             raise ServiceUnavailable("The rate limiter is unavailable.") from None
@@ -88,22 +76,42 @@ class RateLimits(Plugin):
         context.finishers.append(lambda context: self._settle(context, planned, estimate))
         await next(context)
 
+    def _plan(self, quotas, minute, now) -> tuple[list, list]:
+        """The counters a key's quotas count this minute: (kind, scope, key, limit, ttl), and the month
+        counters to seed; made once per key and minute."""
+        if minute != self._plans_minute:
+            self._plans, self._plans_minute = {}, minute
+        cache_key = (settings.PRISM_COUNTER_PREFIX, quotas)
+        if cache_key not in self._plans:
+            month_start = datetime.fromtimestamp(now, timezone.utc).replace(day=1, hour=0, minute=0, second=0,
+                                                                             microsecond=0)
+            rows, seeds = [], []
+            for quota in quotas:
+                base = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}"
+                if quota.rpm is not None:
+                    rows.append(("requests", quota.scope, f"{base}:rpm:{minute}", quota.rpm, 2 * WINDOW))
+                if quota.tpm is not None:
+                    rows.append(("tokens", quota.scope, f"{base}:tpm:{minute}", quota.tpm, 2 * WINDOW))
+                if quota.monthly_tokens is not None:
+                    key = f"{base}:month:{month_start:%Y%m}"
+                    seeds.append((key, quota, month_start))
+                    rows.append(("budget", quota.scope, key, quota.monthly_tokens, MONTH_TTL))
+            self._plans[cache_key] = rows, seeds
+        return self._plans[cache_key]
+
     async def _seed(self, key, quota, month_start):
         """Start a month's budget counter from the stored usage, once per process."""
-        if key not in self._seeded:
-            used = await sync_to_async(tokens_used_since)(scope=quota.scope, id=quota.id, since=month_start)
-            await counters().set_default(key, used, MONTH_TTL)
-            self._seeded.add(key)
+        used = await sync_to_async(tokens_used_since)(scope=quota.scope, id=quota.id, since=month_start)
+        await counters().set_default(key, used, MONTH_TTL)
+        self._seeded.add(key)
 
     async def _settle(self, context, planned, estimate):
-        """Replace the token reservation by what the upstream reported."""
+        """Replace the token reservation by what the upstream reported (sent with the next counters call)."""
         used = (context.usage or {}).get("total_tokens") or 0
-        corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
-        if corrections and used != estimate:
-            try:
-                await counters().add(corrections)
-            except CountersUnavailable:
-                logger.warning("Could not settle the token counters of request %s", context.request_id)
+        if used != estimate:
+            corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
+            if corrections:
+                counters().settle(corrections)
 
 
 def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
