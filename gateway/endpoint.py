@@ -148,7 +148,7 @@ class GatewayEndpoint:
                 await send_whole(send, error.status_code, headers, context.operation.errors.error_body(error))
         finally:
             if context.api_key is not None:
-                record = usage_record(context)
+                record = context.metadata["usage_record"] = usage_record(context)  # finishers read it too
                 usage_writer.add(record)
                 request_observe(record, context.api_key.tenant_name)
             for finish in context.finishers:

@@ -4,6 +4,7 @@ import asyncio
 import socket
 import threading
 import uuid
+from decimal import Decimal
 
 import httpx2 as httpx
 import pytest
@@ -144,3 +145,14 @@ def test_a_redis_cut_under_load_answers_503_then_recovers(redis_url, upstream, a
     assert before == [200] * 50
     assert set(during) == {503}, {status: during.count(status) for status in set(during)}
     assert after == [200] * 50, {status: after.count(status) for status in set(after)}
+
+
+def test_a_redis_outage_answers_503_for_a_dollar_budget_too(upstream, api_key, transactional_db, closed_port):
+    ApiKey.objects.update(budget_usd=Decimal("5"), budget_period="monthly")
+    prism = PrismProcess(upstream.url, server="uvicorn", REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    try:
+        response = httpx.post(f"{prism.url}/v1/chat/completions", json={"model": "gpt-4", "messages": MESSAGES},
+                              headers={"Authorization": f"Bearer {api_key}"})
+    finally:
+        prism.stop()
+    assert response.status_code == 503 and response.json()["error"]["message"] == "The budget counter is unavailable."

@@ -24,13 +24,11 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from redis.exceptions import RedisError
 
 from gateway.alerts import alert_schedule
-from gateway.counters import Counter, counters
+from gateway.counters import Counter, CountersUnavailable, counters
 from gateway.errors import QuotaExceeded, ServiceUnavailable
 from gateway.operations import no_usage
-from gateway.usage_writer import usage_record
 from tenants.directory import directory
 from tenants.selectors import MICRO, budget_period_start, cost_used_since, price_match
 from tenants.services import TIERS, usage_cost
@@ -93,7 +91,7 @@ class Budgets(Plugin):
             for quota, counter, start in planned:
                 await self._seed(counter, quota, start)
             refused, values = await counters().add([counter for _, counter, _ in planned])
-        except RedisError:
+        except CountersUnavailable:
             raise ServiceUnavailable("The budget counter is unavailable.") from None
         if refused:
             quota = planned[refused - 1][0]
@@ -113,13 +111,13 @@ class Budgets(Plugin):
 
     async def _settle(self, context, planned, reserved, prices):
         """Replace the reservation by the request's cost as it is recorded; then see whether to alert."""
-        cost = _micros(usage_cost(usage_record(context), prices)["cost"])
+        cost = _micros(usage_cost(context.metadata["usage_record"], prices)["cost"])
         try:
             _, values = await counters().add([Counter(c.key, cost - reserved, None, c.ttl) for _, c, _ in planned])
             for (quota, counter, start), spent in zip(planned, values):
                 if quota.alert_percent is not None and spent * 100 >= quota.budget_micros * quota.alert_percent:
                     await self._alert(context, quota, counter, start, spent)
-        except RedisError:
+        except CountersUnavailable:
             logger.warning("Could not settle the budget counters of request %s", context.request_id)
 
     async def _alert(self, context, quota, counter, start, spent):
