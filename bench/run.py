@@ -192,7 +192,7 @@ def main():
     parser.add_argument("--features-redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-features", action="store_true", help="leave out the features-on targets")
     args = parser.parse_args()
-    seconds, slow, rounds = (0.5, 20, 1) if args.smoke else (args.seconds, args.slow_streams, args.slow_rounds)
+    seconds, slow, rounds = (0.25, 20, 1) if args.smoke else (args.seconds, args.slow_streams, args.slow_rounds)
     warm_up = 5 if args.smoke else WARM_UP
 
     workdir = tempfile.mkdtemp(prefix="prism-bench-")

@@ -85,6 +85,8 @@ class StreamFormat:
 
     ends: tuple[bytes, ...]  # bytes found only in the last event of a complete stream
     usage_in: Callable[[dict], dict | None]  # the usage object of one parsed event, if it has one
+    piece: bytes  # found once in each event that delivers text or arguments (about a token each)...
+    empty_piece: bytes  # ...and once in each such event that delivers nothing (a role-only first chunk)
     asks_for_usage: bool = False  # OpenAI's chat and completions send usage only when asked (stream_options)
 
 
@@ -98,10 +100,14 @@ def _message_usage_in(event):
     return event.get("usage") or (message.get("usage") if isinstance(message, dict) else None)
 
 
-OPENAI_SSE = StreamFormat(ends=(b"data: [DONE]",), usage_in=lambda event: event.get("usage"), asks_for_usage=True)
+OPENAI_SSE = StreamFormat(ends=(b"data: [DONE]",), usage_in=lambda event: event.get("usage"),
+                          piece=b'"delta":{"', empty_piece=b'"delta":{"role"', asks_for_usage=True)
+COMPLETIONS_SSE = StreamFormat(ends=(b"data: [DONE]",), usage_in=lambda event: event.get("usage"),
+                               piece=b'"text":"', empty_piece=b'"text":""', asks_for_usage=True)
 RESPONSES_SSE = StreamFormat(ends=(b'"response.completed"', b'"response.failed"', b'"response.incomplete"'),
-                             usage_in=_response_usage_in)
-ANTHROPIC_SSE = StreamFormat(ends=(b'"message_stop"',), usage_in=_message_usage_in)
+                             usage_in=_response_usage_in, piece=b'.delta"', empty_piece=b'"delta":""')
+ANTHROPIC_SSE = StreamFormat(ends=(b'"message_stop"',), usage_in=_message_usage_in, piece=b'"delta":{"type":"',
+                             empty_piece=b'_delta","text":""')
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class Operation:
 
 
 CHAT = Operation("chat", "/chat/completions", requests.chat_check, stream=OPENAI_SSE)
-COMPLETIONS = Operation("completions", "/completions", requests.completions_check, stream=OPENAI_SSE)
+COMPLETIONS = Operation("completions", "/completions", requests.completions_check, stream=COMPLETIONS_SSE)
 EMBEDDINGS = Operation("embeddings", "/embeddings", requests.embeddings_check)
 MODERATIONS = Operation("moderations", "/moderations", requests.moderations_check,
                         default_model="omni-moderation-latest")

@@ -20,8 +20,6 @@ USAGE_NULL = b',"usage":null'
 ANY_USAGE = re.compile(re.escape(USAGE))
 USAGE_VALUE = re.compile(rb'"usage"\s*:\s*(?!null)')  # a usage object, not the null of every other chunk
 EVENT_END = b"\n\n"
-# A piece of text or arguments delivered, about one token each (not a role-only or empty delta).
-DELIVERED = re.compile(rb'"(?:content|arguments|text|partial_json|thinking)":"(?!")|"delta":"(?!")')
 
 
 class SSERelay:
@@ -41,7 +39,6 @@ class SSERelay:
         self.done = False
         self.delivered = 0
         self._buffer = b""
-        self._ends = re.compile(b"|".join(re.escape(end) for end in stream_format.ends))
         # The events worth parsing: hiding usage, any that has it; else only one with usage to read.
         self._to_parse = ANY_USAGE if hide_usage else USAGE_VALUE
 
@@ -57,9 +54,10 @@ class SSERelay:
         events, self._buffer = data[: end + 2], data[end + 2 :]
         if self.hide_usage:
             events = events.replace(USAGE_NULL, b"")
-        if self._ends.search(events):
-            self.done = True
-        self.delivered += len(DELIVERED.findall(events))
+        for end in self.format.ends:
+            if end in events:
+                self.done = True
+        self.delivered += events.count(self.format.piece) - events.count(self.format.empty_piece)
         found = self._to_parse.search(events)
         if found is None:
             return events
