@@ -12,6 +12,8 @@ import time
 import redis.asyncio as redis
 from django.conf import settings
 
+from gateway.shared_stores import by_redis_url
+
 from .state import LATENCY_WEIGHT, Acquired, Health, LocalState, Outcome, cooldown_of, minute_of
 
 logger = logging.getLogger(__name__)
@@ -182,11 +184,4 @@ class RedisState:
         return found
 
 
-_states = {}
-
-
-def deployment_state() -> LocalState | RedisState:
-    url = settings.REDIS_URL
-    if url not in _states:
-        _states[url] = RedisState(url) if url else LocalState()
-    return _states[url]
+deployment_state = by_redis_url(RedisState, LocalState)

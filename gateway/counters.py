@@ -30,6 +30,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from .shared_stores import by_redis_url
+
 logger = logging.getLogger(__name__)
 
 # ARGV[1] is the batch as text, for Python to pack and Redis to parse cheaply: for each group a line with
@@ -230,11 +232,4 @@ class RedisCounters:
             raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
 
 
-_counters = {}
-
-
-def counters() -> LocalCounters | RedisCounters:
-    url = settings.REDIS_URL
-    if url not in _counters:
-        _counters[url] = RedisCounters(url) if url else LocalCounters()
-    return _counters[url]
+counters = by_redis_url(RedisCounters, LocalCounters)

@@ -16,6 +16,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from .errors import InvalidRequest, NotFound, ServiceUnavailable
+from .shared_stores import by_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +71,7 @@ class RedisOwners:
         return Owner(**orjson.loads(found)) if found else None
 
 
-_stores = {}
-
-
-def response_owners() -> LocalOwners | RedisOwners:
-    url = settings.REDIS_URL
-    if url not in _stores:
-        _stores[url] = RedisOwners(url) if url else LocalOwners()
-    return _stores[url]
+response_owners = by_redis_url(RedisOwners, LocalOwners)
 
 
 async def owner_of(response_id, tenant_id: int, *, param: str | None = None) -> Owner:

@@ -43,7 +43,7 @@ models:
 def fresh_deployments(settings):
     """Each test starts with no cached routes and every deployment healthy and idle (in Redis too)."""
     deployment_directory.clear()
-    shared_state._states.clear()
+    shared_state.deployment_state.cache_clear()
     settings.PRISM_COUNTER_PREFIX = f"test-{uuid.uuid4().hex}"
 
 
