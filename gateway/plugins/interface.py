@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -107,7 +108,11 @@ class RequestContext:
     def upstream_path(self) -> str:
         """The upstream operation's path, with the ids of the door's URL (and its query, where it is forwarded)."""
         operation = self.upstream_operation
-        path = operation.path.format(**self.metadata["path"]) if "{" in operation.path else operation.path
+        if "{" in operation.path:  # ids from the door's URL, quoted: a decoded "?" or "#" stays part of the id
+            ids = {name: quote(value, safe="") for name, value in self.metadata["path"].items()}
+            path = operation.path.format(**ids)
+        else:
+            path = operation.path
         query = self.metadata.get("query") if operation.forwards_query else None
         return f"{path}?{query}" if query else path
 
