@@ -1,8 +1,8 @@
 """Benchmark Prism against the upstream called directly and a bare pass-through, in one run, as ratios.
 
 Starts the mock upstream, the bare pass-through (uvicorn) and Prism (daphne and uvicorn, one process
-each, on SQLite with no limits, and again "features on": PostgreSQL, Redis and limits on the key and its
-tenant; then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
+each, on SQLite with no limits, and again "features on": PostgreSQL, Redis, limits and budgets in tokens
+and dollars on the key and its tenant, chat over two deployments; then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
 against each, prints a table of absolute numbers and ratios to the pass-through, checks that Prism
 stored one usage record per request, and appends the table to bench/RESULTS.md.
 
@@ -141,6 +141,15 @@ def table(results, baseline: str, idle_rss: dict[str, int], slow: int) -> str:
     return "\n".join(lines + ["", "Memory while the slow streams were open:"] + memory)
 
 
+FEATURES_CONFIG = """
+prefix_map: {{gpt: openai_provider, text-embedding: openai_provider}}
+deployments:
+  - {{name: east, provider: openai_provider, base_url: "{url}", weight: 1}}
+  - {{name: west, provider: openai_provider, base_url: "{url}", weight: 1}}
+models:
+  gpt-4: {{groups: [[east, west]]}}
+"""
+
 DEPLOYMENTS_CONFIG = """
 prefix_map: {{gpt: openai_provider}}
 deployments:
@@ -203,14 +212,19 @@ def main():
         "OPENAI_BASE_URL": upstream.url + "/v1", "OPENAI_API_KEY": "sk-bench", "UPSTREAM_URL": upstream.url + "/v1",
     }
     key = bench_key(env)
-    # Features on, as teams run Prism: PostgreSQL, Redis, and limits on the key and its tenant that every
-    # request is counted against (high enough never to refuse one).
+    # Features on, as teams run Prism: PostgreSQL, Redis, limits and budgets in tokens and dollars on the key
+    # and its tenant that every request is counted against (high enough never to refuse one), at the
+    # shipped prices, and chat routed over two deployments.
     features = features_key = None
     if not args.no_features:
-        features = {**env, "DATABASE_URL": database_ensure(args.features_database),
-                    "REDIS_URL": args.features_redis, "PRISM_COUNTER_PREFIX": f"bench-{os.getpid()}"}
+        features_config = os.path.join(workdir, "features.yml")
+        with open(features_config, "w") as config_file:
+            config_file.write(FEATURES_CONFIG.format(url=env["UPSTREAM_URL"]))
+        features = {**env, "DATABASE_URL": database_ensure(args.features_database), "REDIS_URL": args.features_redis,
+                    "PRISM_COUNTER_PREFIX": f"bench-{os.getpid()}", "PRISM_ROUTER_CONFIG": features_config}
         features_key = bench_key(features, "--rpm", "100000000", "--tpm", "2000000000",
-                                 "--budget", "10000000000000")
+                                 "--budget", "10000000000000", "--budget-usd", "1000000000")
+        manage(features, "loadprices", "--keep", "-v0")
 
     uvicorn = [BIN / "uvicorn", "--port", "{port}", "--no-access-log", "--log-level", "warning"]
     # Daphne as the README runs it. Twisted listens with a backlog of 50 unless told otherwise: 500

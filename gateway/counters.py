@@ -1,9 +1,11 @@
 """Shared counters for rate limits and budgets: in-process by default, Redis when REDIS_URL is set.
 
 `add()` adds to several counters at once, atomically, unless that would take one of them over its
-limit; then it adds to none. It returns the counters' values, to report what remains. `settle()`
-adds without a limit and without waiting: corrections (a reservation replaced by the real usage),
-which nobody waits for. Any Redis failure raises CountersUnavailable.
+limit; then it adds to none. It returns at once a future of the counters' values (to report what
+remains), already on its way: await it when the answer is needed. `settle()` adds without a limit and
+without waiting: corrections (a reservation replaced by the real usage), which nobody waits for; a
+`then` callback gets the counters' values once the correction is made. Any Redis failure raises
+CountersUnavailable.
 
 With Redis, one script call carries every change the process makes in a turn of its event loop, each
 group still all-or-nothing on its own (so any number of Prism processes share one exact limit); the
@@ -12,17 +14,16 @@ arguments do. Settlements wait for the next call instead of costing one of their
 (one that no request follows is sent after SETTLE_DELAY): a request costs one round trip, and under
 load the requests of a moment share it.
 
-How a plugin counts (limits.py; any other counter user, such as a dollar budget, the same way): build
-its `Counter`s, `await counters().add(them)` before calling the next plugin, and settle in a finisher
-with `counters().settle(corrections)` (or `await add()` with no limits where the new values matter, as
-for an alert threshold). Adds made in the same turn share one script call, so one step that checks two
-kinds of counters costs one round trip with `await asyncio.gather(counters().add(a), counters().add(b))`,
-where two plugins that each await their own add cost two, one after the other.
+How a plugin counts (limits.py, budgets.py): build its `Counter`s, start `counters().add(them)` and
+hand a check that awaits the answer to `context.checks`; the pipeline awaits the checks just before
+the provider call, so the adds of every plugin of the request share one script call. Settle in a
+finisher with `counters().settle(corrections)`.
 """
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import redis.asyncio as redis
 from django.conf import settings
@@ -92,12 +93,16 @@ class LocalCounters:
     def __len__(self):
         return len(self._values)
 
-    async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
-        """Return (0, values after adding) if all were added, else (1-based index of the refused one, values)."""
-        return self._add(counters)
+    def add(self, counters: list[Counter]) -> asyncio.Future:
+        """(0, values after adding) if all were added, else (1-based index of the refused one, values)."""
+        answer = asyncio.get_running_loop().create_future()
+        answer.set_result(self._add(counters))
+        return answer
 
-    def settle(self, counters: list[Counter]) -> None:
-        self._add(counters)
+    def settle(self, counters: list[Counter], then=None) -> None:
+        values = self._add(counters)[1]
+        if then is not None:
+            then(values)
 
     def _add(self, counters: list[Counter]) -> tuple[int, list[int]]:
         now = self.clock()
@@ -145,12 +150,12 @@ class _Link:
         )
         self.client = redis.Redis(connection_pool=pool)
         self.script = self.client.register_script(ADD_SCRIPT)
-        self.waiting: list[tuple[list[Counter], asyncio.Future | None]] = []  # None: a settlement
+        self.waiting: list[tuple[list[Counter], asyncio.Future | None, Callable | None]] = []  # None: a settlement
         self.scheduled = False  # a send is due after this turn
         self.timer: asyncio.TimerHandle | None = None
 
-    def queue(self, counters: list[Counter], future: asyncio.Future | None) -> None:
-        self.waiting.append((counters, future))
+    def queue(self, counters: list[Counter], future: asyncio.Future | None, then=None) -> None:
+        self.waiting.append((counters, future, then))
         if future is not None:
             self.send_soon()
         elif self.timer is None and not self.scheduled:
@@ -171,20 +176,23 @@ class _Link:
 
     async def _call(self, batch):
         """One script call for the batch: the settlements first, summed by counter, then each add."""
-        settled = {}
-        for counters, future in batch:
-            if future is None:
-                for c in counters:
-                    settled[c.key] = (settled.get(c.key, (0,))[0] + c.amount, c.ttl)
-        adds = [(counters, future) for counters, future in batch if future is not None]
-        groups = [[Counter(key, amount, None, ttl) for key, (amount, ttl) in settled.items() if amount]] + \
+        settled, adds, thens = {}, [], []
+        for counters, future, then in batch:
+            if future is not None:
+                adds.append((counters, future))
+                continue
+            for c in counters:
+                settled[c.key] = (settled.get(c.key, (0,))[0] + c.amount, c.ttl)
+            if then is not None:
+                thens.append(([c.key for c in counters], then))
+        groups = [[Counter(key, amount, None, ttl) for key, (amount, ttl) in settled.items()]] + \
             [counters for counters, _ in adds]
         lines = []
         for counters in groups:
             lines.append(str(len(counters)))
             lines += [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
         try:
-            answer = await self.script(args=["\n".join(lines)])
+            answer = (await self.script(args=["\n".join(lines)])).split(b"\n")
         except REDIS_FAILURES as failure:
             error = CountersUnavailable(f"Redis failed: {type(failure).__name__}")
             error.__cause__ = failure
@@ -194,10 +202,14 @@ class _Link:
                 if not future.done():
                     future.set_exception(error)
             return
-        for (_, future), line in zip(adds, answer.split(b"\n")[1:]):
+        for (_, future), line in zip(adds, answer[1:]):
             if not future.done():
                 refused, *values = map(int, line.split())
                 future.set_result((refused, values))
+        if thens:
+            values = dict(zip(settled, map(int, answer[0].split()[1:])))
+            for keys, then in thens:
+                then([values[key] for key in keys])
 
 
 class RedisCounters:
@@ -217,13 +229,13 @@ class RedisCounters:
             self._links[loop] = _Link(self.url)
         return self._links[loop]
 
-    async def add(self, counters: list[Counter]) -> tuple[int, list[int]]:
+    def add(self, counters: list[Counter]) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         self.link().queue(counters, future)
-        return await future
+        return future
 
-    def settle(self, counters: list[Counter]) -> None:
-        self.link().queue(counters, None)
+    def settle(self, counters: list[Counter], then=None) -> None:
+        self.link().queue(counters, None, then)
 
     async def set_default(self, key: str, value: int, ttl: int) -> None:
         try:

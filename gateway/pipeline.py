@@ -9,12 +9,27 @@ from .plugins.interface import Plugin, RequestContext
 from .resilience import provider_call
 
 
+async def checked_provider_call(context: RequestContext) -> None:
+    """Await the plugins' checks, then call the provider: checks started by several plugins (each a shared
+    counter's answer) are on their way together. Every check is awaited, so each one's refusal or finisher
+    is seen; the first refusal answers."""
+    refusal = None
+    for check in context.checks:
+        try:
+            await check()
+        except Exception as raised:
+            refusal = refusal or raised
+    if refusal is not None:
+        raise refusal
+    await provider_call(context)
+
+
 class Pipeline:
     """Runs each plugin in order; each awaits the next, and the routed provider comes last."""
 
     def __init__(self, plugins: list[Plugin]):
         self.plugins = plugins
-        chain = provider_call
+        chain = checked_provider_call
         for plugin in reversed(plugins):
             # A partial, not a wrapping coroutine: every resumption of the request walks the chain.
             chain = partial(plugin.handle, next=chain)

@@ -36,6 +36,14 @@ def test_issuekey_prints_the_key_last_and_stores_only_its_hash(db):
     assert 29 <= (api_key.expires_at - api_key.created_at).days <= 30
 
 
+def test_limits_and_dollar_budgets_from_the_command_line(db):
+    run("createtenant", "acme", "--rpm", "60", "--budget-usd", "250.50", "--budget-period", "weekly")
+    run("issuekey", "acme", "--tpm", "1000", "--budget-usd", "5")
+    tenant, api_key = Tenant.objects.get(), ApiKey.objects.get()
+    assert (tenant.rpm_limit, tenant.budget_usd, tenant.budget_period) == (60, Decimal("250.50"), "weekly")
+    assert (api_key.tpm_limit, api_key.budget_usd, api_key.budget_period) == (1000, Decimal("5"), "monthly")
+
+
 def test_issuekey_for_an_unknown_tenant_fails(db):
     with pytest.raises(CommandError, match="No tenant"):
         run("issuekey", "nobody")

@@ -50,8 +50,15 @@ def backend(request):
     return RedisCounters(request.getfixturevalue("redis_url"))
 
 
+def sync_add(backend):
+    """`backend.add` called from a test: it returns a future of the running loop, awaited here."""
+    async def add(changes):
+        return await backend.add(changes)
+    return async_to_sync(add)
+
+
 def test_counters_add_all_or_nothing(backend):
-    add = async_to_sync(backend.add)
+    add = sync_add(backend)
     key = f"k-{uuid.uuid4().hex}"
     assert add([Counter(key + "a", 2, 3, 60), Counter(key + "b", 5, None, 60)]) == (0, [2, 5])
     assert add([Counter(key + "b", 1, None, 60), Counter(key + "a", 2, 3, 60)]) == (2, [5, 2])
@@ -94,7 +101,7 @@ def test_a_settlement_rides_with_the_next_add_or_goes_alone(redis_url):
 
 def test_local_counters_forget_a_window_once_it_expires():
     now = [1000.0]
-    add = async_to_sync(LocalCounters(clock=lambda: now[0]).add)
+    add = sync_add(LocalCounters(clock=lambda: now[0]))
     assert add([Counter("w", 1, 1, 60)]) == (0, [1])
     assert add([Counter("w", 1, 1, 60)])[0] == 1
     now[0] += 61
@@ -195,7 +202,7 @@ def test_two_processes_share_one_limit_through_redis(redis_url, upstream, api_ke
 def test_local_counters_sweep_the_windows_of_past_minutes():
     now = [1000.0]
     counters = LocalCounters(clock=lambda: now[0])
-    add = async_to_sync(counters.add)
+    add = sync_add(counters)
     for minute in range(500):
         add([Counter(f"rpm:{minute}", 1, 10, 120)])
     now[0] += 120 + LocalCounters.SWEEP_INTERVAL

@@ -56,8 +56,12 @@ def closed_port():
 
 def test_an_unreachable_redis_is_one_kind_of_failure(closed_port):
     counters = RedisCounters(f"redis://127.0.0.1:{closed_port}/0")
+
+    async def add():
+        return await counters.add([Counter(f"k-{uuid.uuid4().hex}", 1, 10, 60)])
+
     with pytest.raises(CountersUnavailable):
-        async_to_sync(counters.add)([Counter(f"k-{uuid.uuid4().hex}", 1, 10, 60)])
+        async_to_sync(add)()
     with pytest.raises(CountersUnavailable):
         async_to_sync(counters.set_default)(f"k-{uuid.uuid4().hex}", 1, 60)
 

@@ -16,11 +16,13 @@ Semantics, for each key and its tenant that has a dollar budget (whichever is us
 Amounts are counted in millionths of a dollar.
 """
 
+import asyncio
 import logging
 import math
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -90,16 +92,12 @@ class Budgets(Plugin):
         try:
             for quota, counter, start in planned:
                 await self._seed(counter, quota, start)
-            refused, values = await counters().add([counter for _, counter, _ in planned])
         except CountersUnavailable:
             raise ServiceUnavailable("The budget counter is unavailable.") from None
-        if refused:
-            quota = planned[refused - 1][0]
-            raise QuotaExceeded(
-                f"This {quota.scope}'s {quota.budget_period} budget of ${quota.budget_micros / 1e6:.2f} is used up "
-                f"(${values[refused - 1] / 1e6:.6f} spent or reserved; this request may cost up to ${reserved / 1e6:.6f})."
-            )
-        context.finishers.append(lambda context: self._settle(context, planned, reserved, prices))
+        answer = counters().add([counter for _, counter, _ in planned])
+        context.checks.append(partial(_check, answer, planned, reserved))
+        context.finishers.append(partial(self._settle, answer=answer, planned=planned, reserved=reserved,
+                                         prices=prices))
         await next(context)
 
     async def _seed(self, counter, quota, start):
@@ -109,23 +107,34 @@ class Budgets(Plugin):
             await counters().set_default(counter.key, used, counter.ttl)
             self._seeded.add(counter.key)
 
-    async def _settle(self, context, planned, reserved, prices):
-        """Replace the reservation by the request's cost as it is recorded; then see whether to alert."""
-        cost = _micros(usage_cost(context.metadata["usage_record"], prices)["cost"])
+    async def _settle(self, context, *, answer, planned, reserved, prices):
+        """Replace the reservation by the request's cost as it is recorded, with the next counters call; then
+        see whether to alert."""
         try:
-            _, values = await counters().add([Counter(c.key, cost - reserved, None, c.ttl) for _, c, _ in planned])
-            for (quota, counter, start), spent in zip(planned, values):
-                if quota.alert_percent is not None and spent * 100 >= quota.budget_micros * quota.alert_percent:
-                    await self._alert(context, quota, counter, start, spent)
+            refused, _ = await answer
         except CountersUnavailable:
-            logger.warning("Could not settle the budget counters of request %s", context.request_id)
+            return
+        if refused:
+            return
+        cost = _micros(usage_cost(context.metadata["usage_record"], prices)["cost"])
+        alerts = any(quota.alert_percent is not None for quota, _, _ in planned)
+        counters().settle([Counter(c.key, cost - reserved, None, c.ttl) for _, c, _ in planned],
+                          then=partial(self._alerts_check, context, planned) if alerts else None)
+
+    def _alerts_check(self, context, planned, values):
+        for (quota, counter, start), spent in zip(planned, values):
+            if (quota.alert_percent is not None and counter.key not in self._alerted
+                    and spent * 100 >= quota.budget_micros * quota.alert_percent):
+                self._alerted.add(counter.key)
+                asyncio.get_running_loop().create_task(self._alert(context, quota, counter, start, spent))
 
     async def _alert(self, context, quota, counter, start, spent):
         """Notify once per period, whichever process sees the threshold first."""
-        if counter.key in self._alerted:
+        try:
+            refused, _ = await counters().add([Counter(f"{counter.key}:alerted", 1, 1, counter.ttl)])
+        except CountersUnavailable:
+            logger.warning("Could not mark the budget alert of %s %s as sent", quota.scope, quota.id)
             return
-        self._alerted.add(counter.key)
-        refused, _ = await counters().add([Counter(f"{counter.key}:alerted", 1, 1, counter.ttl)])
         if not refused:
             alert_schedule({
                 "type": "budget.threshold", "scope": quota.scope, "id": quota.id,
@@ -135,3 +144,17 @@ class Budgets(Plugin):
                 "budget_usd": f"{quota.budget_micros / 1e6:.2f}", "spent_usd": f"{spent / 1e6:.6f}",
                 "threshold_percent": quota.alert_percent,
             })
+
+
+async def _check(answer, planned, reserved):
+    """Refuse the request if it could take a budget over."""
+    try:
+        refused, values = await answer
+    except CountersUnavailable:
+        raise ServiceUnavailable("The budget counter is unavailable.") from None
+    if refused:
+        quota = planned[refused - 1][0]
+        raise QuotaExceeded(
+            f"This {quota.scope}'s {quota.budget_period} budget of ${quota.budget_micros / 1e6:.2f} is used up "
+            f"(${values[refused - 1] / 1e6:.6f} spent or reserved; this request may cost up to ${reserved / 1e6:.6f})."
+        )

@@ -62,7 +62,9 @@ class RequestContext:
 
     `body` holds the client's JSON bytes, forwarded untouched unless a plugin changes
     `request_data` and clears it; `response` holds what the provider answered. Plugins add
-    `response_headers` to every answer, and `finishers`, awaited once the answer is sent.
+    `response_headers` to every answer, `checks`, awaited together just before the provider is
+    called (a shared counter's answer, see gateway/counters.py), and `finishers`, awaited once the
+    answer is sent.
     A `translation` serves the operation through a provider's chat completions instead.
     """
 
@@ -79,6 +81,7 @@ class RequestContext:
     usage: dict | None = None
     error: Exception | None = None
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    checks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     finishers: list[Callable[["RequestContext"], Awaitable[None]]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.perf_counter)

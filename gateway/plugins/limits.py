@@ -17,6 +17,7 @@ Retry-After, so the openai SDK's own retries behave.
 import math
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -66,14 +67,11 @@ class RateLimits(Plugin):
             for key, quota, month_start in seeds:
                 if key not in self._seeded:
                     await self._seed(key, quota, month_start)
-            refused, values = await counters().add([counter for *_, counter in planned])
         except CountersUnavailable:
             raise ServiceUnavailable("The rate limiter is unavailable.") from None
-        reset = WINDOW - now % WINDOW
-        context.response_headers += _headers(planned, values, refused, reset)
-        if refused:
-            _refuse(*planned[refused - 1], values[refused - 1], reset)
-        context.finishers.append(lambda context: self._settle(context, planned, estimate))
+        answer = counters().add([counter for *_, counter in planned])
+        context.checks.append(partial(_check, context, answer, planned, WINDOW - now % WINDOW))
+        context.finishers.append(partial(_settle, answer=answer, planned=planned, estimate=estimate))
         await next(context)
 
     def _plan(self, quotas, minute, now) -> tuple[list, list]:
@@ -105,13 +103,29 @@ class RateLimits(Plugin):
         await counters().set_default(key, used, MONTH_TTL)
         self._seeded.add(key)
 
-    async def _settle(self, context, planned, estimate):
-        """Replace the token reservation by what the upstream reported (sent with the next counters call)."""
-        used = (context.usage or {}).get("total_tokens") or 0
-        if used != estimate:
-            corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
-            if corrections:
-                counters().settle(corrections)
+
+async def _check(context, answer, planned, reset):
+    """Refuse the request if a limit would be passed; either way, tell the client what remains."""
+    try:
+        refused, values = await answer
+    except CountersUnavailable:
+        raise ServiceUnavailable("The rate limiter is unavailable.") from None
+    context.response_headers += _headers(planned, values, refused, reset)
+    if refused:
+        _refuse(*planned[refused - 1], values[refused - 1], reset)
+
+
+async def _settle(context, *, answer, planned, estimate):
+    """Replace the token reservation by what the upstream reported (sent with the next counters call)."""
+    try:
+        refused, _ = await answer
+    except CountersUnavailable:
+        return
+    used = (context.usage or {}).get("total_tokens") or 0
+    if not refused and used != estimate:
+        corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
+        if corrections:
+            counters().settle(corrections)
 
 
 def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
