@@ -26,12 +26,22 @@ def usage_record_clean(record: dict) -> dict:
 
 def usage_cost_clean(cost) -> Decimal:
     """The cost, within its column's digits (an upstream may claim any number of tokens)."""
-    field = UsageRecord._meta.get_field("cost")
-    largest = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** -field.decimal_places
+    largest, quantum = _cost_bounds()
     try:
-        return min(max(Decimal(cost), Decimal(0)), largest).quantize(Decimal(10) ** -field.decimal_places)
+        return min(max(Decimal(cost), ZERO), largest).quantize(quantum)
     except (InvalidOperation, TypeError, ValueError):
-        return Decimal(0)
+        return ZERO
+
+
+ZERO = Decimal(0)
+
+
+@functools.cache
+def _cost_bounds() -> tuple[Decimal, Decimal]:
+    """The largest cost the column holds, and its smallest step."""
+    field = UsageRecord._meta.get_field("cost")
+    quantum = Decimal(10) ** -field.decimal_places
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - quantum, quantum
 
 
 @functools.cache

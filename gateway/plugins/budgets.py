@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 DAY = 24 * 3600
 KEPT = {"daily": 2 * DAY, "weekly": 8 * DAY, "monthly": 32 * DAY}  # how long a period's counter outlives its start
 FOREVER = 10 * 365 * DAY
+PLANS_KEPT = 10_000  # (key, model) plans remembered before they are all forgotten
 DEFAULT_OUTPUT_CAP = 4096  # tokens reserved for a model with no known output cap when the request sets none
 
 
@@ -74,21 +75,17 @@ class Budgets(Plugin):
         self.clock = clock
         self._seeded = set()
         self._alerted = set()
+        self._plans, self._plans_day = {}, None
 
     async def handle(self, context, next):
         quotas = context.api_key.budgets if context.api_key else ()
         if not quotas or context.operation.usage_of is no_usage:  # reading a stored response costs nothing
             return await next(context)
         prices = await directory.prices()
-        reserved = cost_ceiling(context, price_match(prices, context.route.upstream_model if context.route
-                                                     else context.requested_model))
-        planned = []  # (quota, counter, period start)
-        for quota in quotas:
-            start = budget_period_start(quota.budget_period, datetime.fromtimestamp(self.clock(), timezone.utc))
-            key = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd:{start:%Y%m%d}" if start else \
-                f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd"
-            planned.append((quota, Counter(key, reserved, quota.budget_micros, KEPT.get(quota.budget_period, FOREVER)),
-                            start))
+        price, rows = self._plan(quotas, context.route.upstream_model if context.route else context.requested_model,
+                                 prices)
+        reserved = cost_ceiling(context, price)
+        planned = [(quota, Counter(key, reserved, quota.budget_micros, ttl), start) for quota, key, ttl, start in rows]
         try:
             for quota, counter, start in planned:
                 await self._seed(counter, quota, start)
@@ -99,6 +96,24 @@ class Budgets(Plugin):
         context.finishers.append(partial(self._settle, answer=answer, planned=planned, reserved=reserved,
                                          prices=prices))
         await next(context)
+
+    def _plan(self, quotas, model, prices) -> tuple:
+        """The model's price and each budget's (quota, counter key, time to live, period start); made once
+        per key, model and day (no period is shorter), and again when the prices change."""
+        today = int(self.clock() // DAY)
+        if today != self._plans_day or len(self._plans) > PLANS_KEPT:
+            self._plans, self._plans_day = {}, today
+        cache_key = (settings.PRISM_COUNTER_PREFIX, quotas, model)
+        found = self._plans.get(cache_key)
+        if found is None or found[0] is not prices:
+            now = datetime.fromtimestamp(self.clock(), timezone.utc)
+            rows = []
+            for quota in quotas:
+                start = budget_period_start(quota.budget_period, now)
+                key = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd" + (f":{start:%Y%m%d}" if start else "")
+                rows.append((quota, key, KEPT.get(quota.budget_period, FOREVER), start))
+            found = self._plans[cache_key] = (prices, price_match(prices, model), rows)
+        return found[1:]
 
     async def _seed(self, counter, quota, start):
         """Start a period's counter from the stored usage, once per process."""
