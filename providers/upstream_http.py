@@ -64,7 +64,7 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
-        self.head_done = self.complete = False
+        self.head_done = self.complete = self.keep_alive = False
         self.received = False  # any byte of this answer
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -115,6 +115,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self):
         self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # the parser forgets it once the message is over
         self._wake()
 
     def _length_known(self) -> bool:
@@ -209,8 +210,7 @@ class Answer:
         connection, self.connection = self.connection, None
         if connection is None:
             return
-        if connection.complete and not connection.closed and connection.error is None \
-                and connection.parser.should_keep_alive():
+        if connection.keep_alive and not connection.closed and connection.error is None:
             connection._begin()
             self.client.idle.setdefault(self.key, deque()).append(connection)
         else:
@@ -230,7 +230,10 @@ class UpstreamClient:
         key, target, host = _target(url)
         head = [f"{method} ".encode(), target, b" HTTP/1.1\r\nHost: ", host, b"\r\n"]
         for name, value in headers.items():
-            head.append(f"{name}: {value}\r\n".encode())
+            line = f"{name}: {value}\r\n"
+            if line.count("\n") != 1 or "\r" in line[:-2]:
+                raise ValueError(f"header {name!r} holds a line break")
+            head.append(line.encode())
         head.append(b"Content-Length: %d\r\n\r\n" % len(body) if body is not None else b"\r\n")
         message = b"".join(head) + (body or b"")
         deadline = self.loop.time() + timeouts.total
