@@ -12,6 +12,7 @@ import time
 import redis.asyncio as redis
 from django.conf import settings
 
+from gateway.redis_wire import RedisReplyError, RedisWire, Script
 from gateway.shared_stores import by_redis_url
 
 from .state import LATENCY_WEIGHT, Acquired, Health, LocalState, Outcome, cooldown_of, minute_of
@@ -107,6 +108,11 @@ return 0
 """
 
 
+ACQUIRE, RELEASE = Script(ACQUIRE_SCRIPT), Script(RELEASE_SCRIPT)
+# How a call on the hot path's connection fails (gateway/redis_wire.py), and redis-py's, for the snapshot.
+FAILURES = (RedisReplyError, OSError, RuntimeError, redis.RedisError)
+
+
 class RedisState:
     """The same state, in Redis, shared by every process; while Redis cannot be reached, the process's own."""
 
@@ -116,13 +122,12 @@ class RedisState:
         self.fallback = LocalState(clock)
         self.degraded = False  # Redis failed last time: said once in the log
 
-    def client(self):
-        """(client, acquire script, release script), one connection pool per event loop (tests run several)."""
+    def client(self) -> tuple[RedisWire, redis.Redis]:
+        """The event loop's pipelined connection for each request's calls, and a redis-py client for the
+        health snapshot's pipeline; one pair per event loop (tests run several)."""
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            client = redis.Redis.from_url(self.url)
-            self._clients[loop] = (client, client.register_script(ACQUIRE_SCRIPT),
-                                   client.register_script(RELEASE_SCRIPT))
+            self._clients[loop] = (RedisWire(self.url, settings.PRISM_REDIS_TIMEOUT), redis.Redis.from_url(self.url))
         return self._clients[loop]
 
     def _keys(self, deployment, minute: int) -> list[str]:
@@ -131,13 +136,13 @@ class RedisState:
 
     async def acquire(self, candidates, *, mode: str, lease: str, lease_for: float) -> Acquired:
         now = self.clock()
-        _, script, _ = self.client()
+        wire, _ = self.client()
         keys = [key for deployment in candidates for key in self._keys(deployment, minute_of(now))]
         limits = [-1 if limit is None else limit for d in candidates for limit in (d.rpm, d.tpm)]
         try:
-            index, probe, soonest = await script(keys=keys, args=[now, mode, lease, now + lease_for, now + lease_for,
-                                                                   *limits, COUNTER_TTL])
-        except redis.RedisError:
+            index, probe, soonest = await wire.evalsha(ACQUIRE, keys, [now, mode, lease, now + lease_for,
+                                                                       now + lease_for, *limits, COUNTER_TTL])
+        except FAILURES:
             if not self.degraded:
                 logger.warning("Redis is unreachable: deployments are chosen by this process's own state")
             self.degraded = True
@@ -149,7 +154,7 @@ class RedisState:
 
     async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome) -> int:
         now = self.clock()
-        _, _, script = self.client()
+        wire, _ = self.client()
         base, in_flight, _, tpm = self._keys(deployment, minute_of(now))
         cooldown, forced = cooldown_of(outcome)
         tokens = outcome.tokens if deployment.tpm is not None else 0
@@ -157,13 +162,13 @@ class RedisState:
                 -1 if outcome.ttft is None else outcome.ttft, tokens, settings.PRISM_DEPLOYMENT_FAILURES,
                 settings.PRISM_DEPLOYMENT_FAILURE_WINDOW, cooldown, LATENCY_WEIGHT, int(forced), COUNTER_TTL]
         try:
-            return int(await script(keys=[base, in_flight, tpm], args=args))
-        except redis.RedisError:
+            return int(await wire.evalsha(RELEASE, [base, in_flight, tpm], args))
+        except FAILURES:
             return await self.fallback.release(deployment, lease=lease, probe=probe, outcome=outcome)
 
     async def snapshot(self, deployments) -> list[tuple[Health, int]]:
         now = self.clock()
-        client, _, _ = self.client()
+        _, client = self.client()
         try:
             async with client.pipeline(transaction=False) as pipe:
                 for deployment in deployments:

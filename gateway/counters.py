@@ -9,8 +9,8 @@ CountersUnavailable.
 
 With Redis, one script call carries every change the process makes in a turn of its event loop, each
 group still all-or-nothing on its own (so any number of Prism processes share one exact limit); the
-batch goes as one text argument and comes back as one, which costs redis-py a fraction of what many
-arguments do. Settlements wait for the next call instead of costing one of their own, summed by counter
+batch goes as one text argument and comes back as one, on the loop's pipelined connection
+(gateway/redis_wire.py). Settlements wait for the next call instead of costing one of their own, summed by counter
 (one that no request follows is sent after SETTLE_DELAY): a request costs one round trip, and under
 load the requests of a moment share it.
 
@@ -25,12 +25,9 @@ import logging
 import time
 from collections.abc import Callable
 
-import redis.asyncio as redis
 from django.conf import settings
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
+from .redis_wire import RedisReplyError, RedisWire, Script
 from .shared_stores import by_redis_url
 
 logger = logging.getLogger(__name__)
@@ -134,22 +131,17 @@ class LocalCounters:
         self._next_sweep = now + self.SWEEP_INTERVAL
 
 
-# Every way a Redis call can fail: redis-py's errors (connection, timeout, no free connection in the
-# pool), the OS's, and the RuntimeError uvloop raises on a transport that Redis closed.
-REDIS_FAILURES = (RedisError, OSError, RuntimeError)
+# Every way a Redis call can fail: an error reply, the OS's (connection, timeout), and the RuntimeError
+# uvloop raises on a transport that Redis closed.
+REDIS_FAILURES = (RedisReplyError, OSError, RuntimeError)
+ADD = Script(ADD_SCRIPT)
 
 
 class _Link:
     """One event loop's client and the changes waiting for its next script call."""
 
     def __init__(self, url: str):
-        timeout = settings.PRISM_REDIS_TIMEOUT
-        pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=settings.PRISM_REDIS_MAX_CONNECTIONS, timeout=timeout,
-            socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1),
-        )
-        self.client = redis.Redis(connection_pool=pool)
-        self.script = self.client.register_script(ADD_SCRIPT)
+        self.wire = RedisWire(url, settings.PRISM_REDIS_TIMEOUT)
         self.waiting: list[tuple[list[Counter], asyncio.Future | None, Callable | None]] = []  # None: a settlement
         self.scheduled = False  # a send is due after this turn
         self.timer: asyncio.TimerHandle | None = None
@@ -192,7 +184,7 @@ class _Link:
             lines.append(str(len(counters)))
             lines += [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
         try:
-            answer = (await self.script(args=["\n".join(lines)])).split(b"\n")
+            answer = (await self.wire.evalsha(ADD, [], ["\n".join(lines)])).split(b"\n")
         except REDIS_FAILURES as failure:
             error = CountersUnavailable(f"Redis failed: {type(failure).__name__}")
             error.__cause__ = failure
@@ -218,11 +210,9 @@ class RedisCounters:
         self._links = {}
 
     def link(self) -> _Link:
-        """The running event loop's link, with a connection pool of its own (the tests run several loops).
+        """The running event loop's link, with a connection of its own (the tests run several loops).
 
-        A burst above PRISM_REDIS_MAX_CONNECTIONS waits for a free connection (up to PRISM_REDIS_TIMEOUT)
-        rather than failing; the same timeout bounds connecting and every command. A command on a connection
-        that Redis dropped (idle in the pool through an outage) is tried once more, on a new connection.
+        Calls are pipelined on that one connection; PRISM_REDIS_TIMEOUT bounds connecting and every call.
         """
         loop = asyncio.get_running_loop()
         if loop not in self._links:
@@ -239,7 +229,7 @@ class RedisCounters:
 
     async def set_default(self, key: str, value: int, ttl: int) -> None:
         try:
-            await self.link().client.set(key, value, ex=ttl, nx=True)
+            await self.link().wire.call("SET", key, value, "EX", ttl, "NX")
         except REDIS_FAILURES as failure:
             raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
 

@@ -1,0 +1,190 @@
+"""A minimal Redis client for the hot path: one pipelined connection per event loop, Lua scripts and plain commands.
+
+Every request through Prism with limits, budgets or deployments makes Redis calls; redis-py spends more
+per call (its pool, lock, encoder and parser) than the call's round trip costs. Here each call writes
+one RESP command on the loop's connection and waits for its reply, in order, so any number of calls are
+in flight on one connection and the pool disappears. A call that takes longer than the timeout fails,
+and closes the connection (a late reply would answer the wrong call); the next call connects again.
+Failures are OSError (ConnectionError, TimeoutError) or RedisReplyError.
+"""
+
+import asyncio
+import hashlib
+import ssl
+from collections import deque
+from urllib.parse import parse_qs, unquote, urlsplit
+
+INCOMPLETE = object()
+
+
+class RedisReplyError(Exception):
+    """Redis answered with an error."""
+
+
+class Script:
+    """A Lua script, called by its SHA1 (and loaded on first use on a Redis that lacks it)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+def _pack(args) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, str):
+            arg = arg.encode()
+        elif isinstance(arg, int):
+            arg = b"%d" % arg
+        elif isinstance(arg, float):
+            arg = repr(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+def _parse(buffer: bytes, at: int):
+    """(reply, where the next one starts) for the reply at `at`, or INCOMPLETE until it has all arrived."""
+    end = buffer.find(b"\r\n", at)
+    if end < 0:
+        return INCOMPLETE
+    kind, line = buffer[at:at + 1], buffer[at + 1:end]
+    if kind == b"$":
+        size = int(line)
+        if size < 0:
+            return None, end + 2
+        stop = end + 2 + size
+        return (buffer[end + 2:stop], stop + 2) if len(buffer) >= stop + 2 else INCOMPLETE
+    if kind == b":":
+        return int(line), end + 2
+    if kind == b"+":
+        return line, end + 2
+    if kind == b"-":
+        return RedisReplyError(line.decode(errors="replace")), end + 2
+    if kind == b"*":
+        count, at, items = int(line), end + 2, []
+        for _ in range(max(count, 0)):
+            parsed = _parse(buffer, at)
+            if parsed is INCOMPLETE:
+                return INCOMPLETE
+            item, at = parsed
+            items.append(item)
+        return (items if count >= 0 else None), at
+    raise ConnectionError(f"Redis sent an unreadable reply ({kind!r})")
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self):
+        self.transport = None
+        self.buffer = b""
+        self.waiting: deque[asyncio.Future] = deque()
+        self.lost = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        buffer, at = self.buffer + data if self.buffer else data, 0
+        try:
+            while self.waiting:
+                parsed = _parse(buffer, at)
+                if parsed is INCOMPLETE:
+                    break
+                reply, at = parsed
+                future = self.waiting.popleft()
+                if not future.done():
+                    if isinstance(reply, RedisReplyError):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        except ConnectionError as error:
+            self.close(error)
+            return
+        self.buffer = buffer[at:]
+
+    def connection_lost(self, exc):
+        self.close(ConnectionError("Redis closed the connection"))
+
+    def close(self, error: Exception):
+        self.lost = True
+        if self.transport is not None:
+            self.transport.close()
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+
+class RedisWire:
+    """Calls to the Redis at `url` (redis://, rediss:// or unix://, with a password and a database number)
+    from the event loop that made it."""
+
+    def __init__(self, url: str, timeout: float):
+        self.loop = asyncio.get_running_loop()
+        self.url, self.timeout = urlsplit(url), timeout
+        self._connection: _Connection | None = None
+        self._connecting: asyncio.Future | None = None
+
+    async def call(self, *args):
+        connection = self._connection
+        if connection is None or connection.lost:
+            connection = await self._connect()
+        return await self._send(connection, _pack(args))
+
+    async def evalsha(self, script: Script, keys: list, args: list):
+        try:
+            return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        except RedisReplyError as error:
+            if not str(error).startswith("NOSCRIPT"):
+                raise
+            return await self.call("EVAL", script.text, len(keys), *keys, *args)
+
+    def _send(self, connection: _Connection, command: bytes) -> asyncio.Future:
+        future = self.loop.create_future()
+        connection.waiting.append(future)
+        connection.transport.write(command)
+        timer = self.loop.call_later(self.timeout, self._expire, connection, future)
+        future.add_done_callback(lambda _: timer.cancel())
+        return future
+
+    def _expire(self, connection: _Connection, future: asyncio.Future):
+        if not future.done():
+            connection.close(TimeoutError("Redis did not answer in time"))
+
+    async def _connect(self) -> _Connection:
+        """The loop's connection, made (once, however many calls wait for it) with its AUTH and SELECT."""
+        if self._connecting is None:
+            self._connecting = self.loop.create_task(self._open())
+        try:
+            return await asyncio.shield(self._connecting)
+        finally:
+            if self._connecting is not None and self._connecting.done():
+                self._connecting = None
+
+    async def _open(self) -> _Connection:
+        url = self.url
+        query = parse_qs(url.query)
+        async with asyncio.timeout(self.timeout):
+            if url.scheme == "unix":
+                _, connection = await self.loop.create_unix_connection(_Connection, unquote(url.path))
+                database = int(query.get("db", ["0"])[0])
+            else:
+                secure = url.scheme == "rediss"
+                _, connection = await self.loop.create_connection(
+                    _Connection, url.hostname or "127.0.0.1", url.port or 6379,
+                    ssl=ssl.create_default_context() if secure else None,
+                )
+                database = int(url.path.strip("/") or query.get("db", ["0"])[0])
+            setup = []
+            if url.password:
+                setup.append(self._send(connection, _pack(
+                    ["AUTH", *([unquote(url.username)] if url.username else []), unquote(url.password)])))
+            if database:
+                setup.append(self._send(connection, _pack(["SELECT", database])))
+            for reply in setup:
+                await reply
+        self._connection = connection
+        return connection
+
+    def close(self):
+        if self._connection is not None:
+            self._connection.close(ConnectionError("closed"))
