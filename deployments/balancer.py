@@ -6,6 +6,7 @@ shared state takes the first usable one, or the usable one that is least busy, f
 capacity left. A deployment of weight 0 serves only when the others of its group are out.
 """
 
+import asyncio
 import hashlib
 import math
 import random
@@ -87,6 +88,7 @@ class Plan:
         self.repeat = False  # the current deployment failed before in this request: back off before calling it
         self.retry_at = None
         self.state = deployment_state()
+        self._first = None  # the first deployment's choice, when it was started early (prefetch)
 
     async def start(self, context) -> Route:
         """The route as planned, before a deployment is chosen: the first group's provider (for translation)."""
@@ -96,9 +98,16 @@ class Plan:
         first = self.route.groups[0][0]
         return Route(first.provider, await provider_get(first.provider), first.upstream_model or self.model, plan=self)
 
+    def prefetch(self) -> None:
+        """Start choosing the first deployment now, so that its round trip to the shared state overlaps
+        another wait (the request's counters); a request refused meanwhile gives its lease back."""
+        if self._first is None:
+            self._first = asyncio.ensure_future(self.next_route())
+
     async def first_route(self) -> Route:
         """The first deployment to call; 503 with Retry-After if every one of every group is out."""
-        route = await self.next_route()
+        first, self._first = self._first, None
+        route = await (first if first is not None else self.next_route())
         if route is None:
             wait = (self.retry_at - time.time()) if self.retry_at else 1.0
             raise DeploymentsUnavailable(self.model, wait)
@@ -139,7 +148,19 @@ class Plan:
         await self._release(Outcome(True, time.perf_counter() - self.lease[2], cooldown=cooldown))
 
     async def finish(self, context) -> None:
-        """Once the answer is sent: report the last call's outcome, latency and tokens."""
+        """Once the answer is sent: report the last call's outcome, latency and tokens (or give back a
+        prefetched lease that no call used)."""
+        first, self._first = self._first, None
+        if first is not None:
+            try:
+                await first
+            except Exception:  # the request has failed already; its answer said why
+                return
+            if self.lease is not None:
+                deployment, probe, _ = self.lease
+                self.lease = None
+                await self.state.unlease(deployment, lease=self.lease_id, probe=probe)
+            return
         if self.lease is None:
             return
         error = context.error

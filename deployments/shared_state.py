@@ -108,7 +108,14 @@ return 0
 """
 
 
-ACQUIRE, RELEASE = Script(ACQUIRE_SCRIPT), Script(RELEASE_SCRIPT)
+UNLEASE_SCRIPT = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'probe_until', 0) end
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('DECR', KEYS[3]) end
+return 0
+"""
+
+ACQUIRE, RELEASE, UNLEASE = Script(ACQUIRE_SCRIPT), Script(RELEASE_SCRIPT), Script(UNLEASE_SCRIPT)
 # How a call on the hot path's connection fails (gateway/redis_wire.py), and redis-py's, for the snapshot.
 FAILURES = (RedisReplyError, OSError, RuntimeError, redis.RedisError)
 
@@ -151,6 +158,14 @@ class RedisState:
         if not index:
             return Acquired(None, retry_at=float(soonest) if float(soonest) > 0 else None)
         return Acquired(int(index) - 1, bool(probe))
+
+    async def unlease(self, deployment, *, lease: str, probe: bool) -> None:
+        wire, _ = self.client()
+        base, in_flight, rpm, _ = self._keys(deployment, minute_of(self.clock()))
+        try:
+            await wire.evalsha(UNLEASE, [base, in_flight, rpm], [lease, int(probe), int(deployment.rpm is not None)])
+        except FAILURES:
+            await self.fallback.unlease(deployment, lease=lease, probe=probe)
 
     async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome) -> int:
         now = self.clock()

@@ -137,6 +137,17 @@ class LocalState:
                 left = -1.0 if used >= limit else min(left, (limit - used) / limit) if limit else left
         return left
 
+    async def unlease(self, deployment, *, lease: str, probe: bool) -> None:
+        """Give back a lease whose call was never made (its request was refused meanwhile): its place in
+        flight, its probe, and its request this minute."""
+        health = self._health(deployment.key)
+        health.in_flight.pop(lease, None)
+        if probe:
+            health.probe_until = 0
+        counter = (deployment.key, "rpm", minute_of(self.clock()))
+        if deployment.rpm is not None and self.used.get(counter):
+            self.used[counter] -= 1
+
     async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome) -> int:
         """Report a call's outcome; 1 if this opened the circuit, 2 if it closed it, else 0."""
         now = self.clock()

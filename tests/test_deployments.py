@@ -314,6 +314,29 @@ def test_health_lists_deployments_for_staff_and_readyz_follows_them(client, db, 
     assert ready.status_code == 503 and "deployment" in ready.json()["error"]["message"]
 
 
+def test_a_request_refused_by_its_limits_gives_its_deployment_back(prism_url, api_key, upstreams, router_config,
+                                                                   transactional_db):
+    """The deployment is chosen while the limits are checked: a refused request leaves nothing in flight
+    and does not count against the deployment's capacity."""
+    from asgiref.sync import async_to_sync
+
+    from deployments.config import router_file
+    from deployments.shared_state import deployment_state
+    from tenants.models import ApiKey
+
+    ApiKey.objects.update(rpm_limit=1)
+    router_config(config_of([deployment("a", upstreams[0], rpm=60)], [["a"]]))
+    wait_for_a_fresh_minute()
+    with httpx.Client(headers={"Authorization": f"Bearer {api_key}"}) as client:
+        statuses = [client.post(f"{prism_url}/v1/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES})
+                    .status_code for _ in range(3)]
+    assert statuses == [200, 429, 429]
+    usage_records(3)
+    [info] = router_file().deployments
+    [(health, rpm)] = async_to_sync(deployment_state().snapshot)([info])
+    assert (health.in_flight, rpm, health.requests, served(upstreams)[0]) == ({}, 1, 1, 1)
+
+
 def chat_through_two_prisms(config: dict, count: int, *, api_key, redis_url, tmp_path, settings, upstream,
                             **env) -> Counter:
     """Two Prism processes on one Redis take turns at `count` chats (in a fresh minute); their statuses."""
