@@ -1,9 +1,10 @@
 """A minimal Redis client for the hot path: one pipelined connection per event loop, Lua scripts and plain commands.
 
 Every request through Prism with limits, budgets or deployments makes Redis calls; redis-py spends more
-per call (its pool, lock, encoder and parser) than the call's round trip costs. Here each call writes
-one RESP command on the loop's connection and waits for its reply, in order, so any number of calls are
-in flight on one connection and the pool disappears. A call that takes longer than the timeout fails,
+per call (its pool, lock, encoder and parser) than the call's round trip costs. Here each call queues
+one RESP command on the loop's connection (the commands of a turn of the loop go out in one write) and
+waits for its reply, in order, so any number of calls are in flight on one connection and the pool
+disappears. A call that takes longer than the timeout fails,
 and closes the connection (a late reply would answer the wrong call); the next call connects again.
 Failures are OSError (ConnectionError, TimeoutError) or RedisReplyError.
 """
@@ -77,7 +78,13 @@ class _Connection(asyncio.Protocol):
         self.transport = None
         self.buffer = b""
         self.waiting: deque[asyncio.Future] = deque()
+        self.unsent: list[bytes] = []  # this turn's commands, written together at its end
         self.lost = False
+
+    def flush(self):
+        commands, self.unsent = self.unsent, []
+        if not self.lost:
+            self.transport.write(b"".join(commands))
 
     def connection_made(self, transport):
         self.transport = transport
@@ -139,9 +146,12 @@ class RedisWire:
             return await self.call("EVAL", script.text, len(keys), *keys, *args)
 
     def _send(self, connection: _Connection, command: bytes) -> asyncio.Future:
+        """Queue the command; the calls of one turn of the loop go out in one write (one system call)."""
         future = self.loop.create_future()
         connection.waiting.append(future)
-        connection.transport.write(command)
+        if not connection.unsent:
+            self.loop.call_soon(connection.flush)
+        connection.unsent.append(command)
         timer = self.loop.call_later(self.timeout, self._expire, connection, future)
         future.add_done_callback(lambda _: timer.cancel())
         return future
