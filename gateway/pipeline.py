@@ -18,7 +18,7 @@ async def checked_provider_call(context: RequestContext) -> None:
     refusal = None
     for check in context.checks:
         try:
-            await check()
+            await check(context)
         except Exception as raised:
             refusal = refusal or raised
     if refusal is not None:

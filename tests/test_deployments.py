@@ -337,6 +337,38 @@ def test_a_request_refused_by_its_limits_gives_its_deployment_back(prism_url, ap
     assert (health.in_flight, rpm, health.requests, served(upstreams)[0]) == ({}, 1, 1, 1)
 
 
+def test_a_request_with_every_feature_leaves_nothing_to_the_garbage_collector(prism_url, api_key, upstreams,
+                                                                              router_config, transactional_db):
+    """A request's context is freed when it ends, not by the cycle collector (which runs rarely under load,
+    prism_site/asgi.py): with limits, budgets and deployments, nothing of it is left in a reference cycle."""
+    import gc
+
+    from gateway.plugins.interface import RequestContext
+    from tenants.models import ApiKey
+
+    ApiKey.objects.update(rpm_limit=1000, tpm_limit=10**7, monthly_token_budget=10**9, budget_usd=1000)
+    router_config(config_of([deployment("a", upstreams[0])], [["a"]]))
+    with httpx.Client(headers={"Authorization": f"Bearer {api_key}"}) as client:
+        def chat(stream=False):
+            answer = client.post(f"{prism_url}/v1/chat/completions",
+                                 json={"model": "gpt-4o", "messages": MESSAGES, "stream": stream})
+            assert answer.status_code == 200
+
+        chat()
+        usage_records(1)
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            chat(), chat(stream=True)
+            usage_records(3)
+            gc.collect()
+            cycles = [found for found in gc.garbage if isinstance(found, RequestContext)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    assert cycles == []
+
+
 def chat_through_two_prisms(config: dict, count: int, *, api_key, redis_url, tmp_path, settings, upstream,
                             **env) -> Counter:
     """Two Prism processes on one Redis take turns at `count` chats (in a fresh minute); their statuses."""

@@ -92,7 +92,7 @@ class Budgets(Plugin):
         except CountersUnavailable:
             raise ServiceUnavailable("The budget counter is unavailable.") from None
         answer = counters().add([counter for _, counter, _ in planned])
-        context.checks.append(partial(_check, answer, planned, reserved))
+        context.checks.append(partial(_check, answer=answer, planned=planned, reserved=reserved))
         context.finishers.append(partial(self._settle, answer=answer, planned=planned, reserved=reserved,
                                          prices=prices))
         await next(context)
@@ -161,7 +161,7 @@ class Budgets(Plugin):
             })
 
 
-async def _check(answer, planned, reserved):
+async def _check(context, *, answer, planned, reserved):
     """Refuse the request if it could take a budget over."""
     try:
         refused, values = await answer

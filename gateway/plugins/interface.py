@@ -81,7 +81,7 @@ class RequestContext:
     usage: dict | None = None
     error: Exception | None = None
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    checks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    checks: list[Callable[["RequestContext"], Awaitable[None]]] = field(default_factory=list)
     finishers: list[Callable[["RequestContext"], Awaitable[None]]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     started_at: float = field(default_factory=time.perf_counter)

@@ -70,7 +70,7 @@ class RateLimits(Plugin):
         except CountersUnavailable:
             raise ServiceUnavailable("The rate limiter is unavailable.") from None
         answer = counters().add([counter for *_, counter in planned])
-        context.checks.append(partial(_check, context, answer, planned, WINDOW - now % WINDOW))
+        context.checks.append(partial(_check, answer=answer, planned=planned, reset=WINDOW - now % WINDOW))
         context.finishers.append(partial(_settle, answer=answer, planned=planned, estimate=estimate))
         await next(context)
 
@@ -104,7 +104,7 @@ class RateLimits(Plugin):
         self._seeded.add(key)
 
 
-async def _check(context, answer, planned, reset):
+async def _check(context, *, answer, planned, reset):
     """Refuse the request if a limit would be passed; either way, tell the client what remains."""
     try:
         refused, values = await answer
