@@ -46,9 +46,11 @@ def _target(url: str) -> tuple[tuple, bytes, bytes]:
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
     host = parts.hostname or ""
-    default_port = parts.port is None or port == (443 if secure else 80)
+    named = f"[{host}]" if ":" in host else host  # an IPv6 address, bracketed; never the URL's user and password
+    if port != (443 if secure else 80):
+        named += f":{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return (secure, host, port), target.encode(), (parts.netloc if not default_port else host).encode()
+    return (secure, host, port), target.encode(), named.encode()
 
 
 class _Connection(asyncio.Protocol):

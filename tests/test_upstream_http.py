@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from providers.upstream_http import Cut, Timeouts, Unreachable, UpstreamClient
+from providers.upstream_http import Cut, Timeouts, Unreachable, UpstreamClient, _target
 
 TIMEOUTS = Timeouts(connect=2, read=2, total=5)
 
@@ -137,3 +137,10 @@ async def test_a_closed_port_is_unreachable_and_a_line_break_in_a_header_is_refu
     with pytest.raises(ValueError):
         await client.request("POST", url, {"x-evil": "a\r\nHost: elsewhere"}, b"{}", TIMEOUTS)
     client.close()
+
+
+def test_the_host_header_names_the_host_and_port_only():
+    assert _target("https://api.openai.com/v1/chat/completions?x=1") == (
+        (True, "api.openai.com", 443), b"/v1/chat/completions?x=1", b"api.openai.com")
+    assert _target("http://user:secret@127.0.0.1:9100/v1")[2] == b"127.0.0.1:9100"
+    assert _target("http://[::1]:8080/v1")[0::2] == ((False, "::1", 8080), b"[::1]:8080")
