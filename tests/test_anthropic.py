@@ -17,8 +17,7 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 
 
 @pytest.fixture
-def claude(openai_client, upstream, settings):
-    settings.ANTHROPIC_BASE_URL = upstream.url.removesuffix("/v1")
+def claude(openai_client, anthropic_upstream):
     return openai_client
 
 
