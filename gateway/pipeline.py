@@ -11,8 +11,8 @@ from .resilience import provider_call
 
 async def checked_provider_call(context: RequestContext) -> None:
     """Await the plugins' checks, then call the provider: checks started by several plugins (each a shared
-    counter's answer) are on their way together. Every check is awaited, so each one's refusal or finisher
-    is seen; the first refusal answers."""
+    counter's answer) are on their way together. Every check is awaited, so none is left pending; the first
+    refusal answers."""
     if context.checks and context.route is not None and context.route.plan is not None:
         context.route.plan.prefetch()  # a deployment is chosen during the same wait as the checks
     refusal = None
