@@ -2,9 +2,10 @@
 
 Starts the mock upstream, the bare pass-through (uvicorn) and Prism (daphne and uvicorn, one process
 each, on SQLite with no limits, and again "features on": PostgreSQL, Redis, limits and budgets in tokens
-and dollars on the key and its tenant, chat over two deployments; then uvicorn with 2 workers) on loopback ports, runs the scenarios of the performance issue
-against each, prints a table of absolute numbers and ratios to the pass-through, checks that Prism
-stored one usage record per request, and appends the table to bench/RESULTS.md.
+and dollars on the key and its tenant, chat over two deployments; then uvicorn with 2 workers) on
+loopback ports, runs the scenarios of the performance issue against each, prints a table of absolute
+numbers and ratios to the pass-through, checks that Prism stored one usage record per request, and
+appends the table to bench/RESULTS.md.
 
     python -m bench.run            # the full run, a few minutes
     python -m bench.run --smoke    # a few hundred requests, to keep the harness working (CI)

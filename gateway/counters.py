@@ -78,6 +78,15 @@ class CountersUnavailable(Exception):
     """The counters cannot be read or changed now (Redis is unreachable, too slow or out of connections)."""
 
 
+async def added(answer: asyncio.Future) -> bool:
+    """Whether an add went through: not refused, and Redis answered. Only then is there a reservation to settle."""
+    try:
+        refused, _ = await answer
+    except CountersUnavailable:
+        return False
+    return not refused
+
+
 class LocalCounters:
     # Expired windows are deleted every this many seconds, so counters of past minutes do not pile up.
     SWEEP_INTERVAL = 60

@@ -1,4 +1,4 @@
-"""Bytes out, bytes back: one pool of upstream connections per event loop, shared by every provider.
+"""Bytes out, bytes back: one pool of upstream connections per provider (and event loop).
 
 The client's JSON goes upstream as sent; the answer comes back as bytes, whole or as a stream read as
 it arrives, with the upstream headers worth passing on to the client. The connections are

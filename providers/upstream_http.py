@@ -87,9 +87,6 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as error:
             self.fail(Cut(f"unreadable answer: {error}"))
 
-    def eof_received(self):
-        return False  # close the transport
-
     def connection_lost(self, exc):
         self.closed = True
         if not self.complete:

@@ -24,6 +24,9 @@ def usage_record_clean(record: dict) -> dict:
     return clean
 
 
+ZERO = Decimal(0)
+
+
 def usage_cost_clean(cost) -> Decimal:
     """The cost, within its column's digits (an upstream may claim any number of tokens)."""
     largest, quantum = _cost_bounds()
@@ -31,9 +34,6 @@ def usage_cost_clean(cost) -> Decimal:
         return min(max(Decimal(cost), ZERO), largest).quantize(quantum)
     except (InvalidOperation, TypeError, ValueError):
         return ZERO
-
-
-ZERO = Decimal(0)
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from gateway.alerts import alert_schedule
-from gateway.counters import Counter, CountersUnavailable, counters
+from gateway.counters import Counter, CountersUnavailable, added, counters
 from gateway.errors import QuotaExceeded, ServiceUnavailable
 from gateway.operations import no_usage
 from tenants.directory import directory
@@ -125,11 +125,7 @@ class Budgets(Plugin):
     async def _settle(self, context, *, answer, planned, reserved, prices):
         """Replace the reservation by the request's cost as it is recorded, with the next counters call; then
         see whether to alert."""
-        try:
-            refused, _ = await answer
-        except CountersUnavailable:
-            return
-        if refused:
+        if not await added(answer):
             return
         cost = _micros(usage_cost(context.metadata["usage_record"], prices)["cost"])
         alerts = any(quota.alert_percent is not None for quota, _, _ in planned)

@@ -22,7 +22,7 @@ from functools import partial
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from gateway.counters import Counter, CountersUnavailable, counters
+from gateway.counters import Counter, CountersUnavailable, added, counters
 from gateway.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from tenants.selectors import tokens_used_since
 
@@ -117,12 +117,10 @@ async def _check(context, *, answer, planned, reset):
 
 async def _settle(context, *, answer, planned, estimate):
     """Replace the token reservation by what the upstream reported (sent with the next counters call)."""
-    try:
-        refused, _ = await answer
-    except CountersUnavailable:
+    if not await added(answer):
         return
     used = (context.usage or {}).get("total_tokens") or 0
-    if not refused and used != estimate:
+    if used != estimate:
         corrections = [Counter(c.key, used - estimate, None, c.ttl) for kind, _, c in planned if kind != "requests"]
         if corrections:
             counters().settle(corrections)
