@@ -6,11 +6,11 @@ shared state takes the first usable one, or the usable one that is least busy, f
 capacity left. A deployment of weight 0 serves only when the others of its group are out.
 """
 
-import asyncio
 import hashlib
 import math
 import random
 import time
+from collections.abc import Awaitable
 
 from gateway.errors import ServiceUnavailable
 from gateway.plugins.interface import Route
@@ -19,7 +19,7 @@ from providers.registry import provider_get
 from .observability import deployment_observe
 from .selectors import BalancedRoute, DeploymentInfo
 from .shared_state import deployment_state
-from .state import Outcome
+from .state import Acquired, Outcome
 
 PREFIX_CHARS = 2048  # of the prompt, for prefix affinity
 # Seconds a call without a timeout of its deployment counts as in flight if it never reports back (its
@@ -88,7 +88,7 @@ class Plan:
         self.repeat = False  # the current deployment failed before in this request: back off before calling it
         self.retry_at = None
         self.state = deployment_state()
-        self._first = None  # the first deployment's choice, when it was started early (prefetch)
+        self._first = None  # (candidates, their acquiring) when the first choice was started early (prefetch)
 
     async def start(self, context) -> Route:
         """The route as planned, before a deployment is chosen: the first group's provider (for translation)."""
@@ -99,15 +99,14 @@ class Plan:
         return Route(first.provider, await provider_get(first.provider), first.upstream_model or self.model, plan=self)
 
     def prefetch(self) -> None:
-        """Start choosing the first deployment now, so that its round trip to the shared state overlaps
-        another wait (the request's counters); a request refused meanwhile gives its lease back."""
-        if self._first is None:
-            self._first = asyncio.ensure_future(self.next_route())
+        """Start choosing the first deployment now, so that its call to the shared state goes with the
+        request's counters (one write, one wait); a request refused meanwhile gives its lease back."""
+        if self._first is None and self.lease is None and self.route.groups:
+            self._first = self._acquiring(order(self.route.groups[0], self.affinity))
 
     async def first_route(self) -> Route:
         """The first deployment to call; 503 with Retry-After if every one of every group is out."""
-        first, self._first = self._first, None
-        route = await (first if first is not None else self.next_route())
+        route = await self.next_route()
         if route is None:
             wait = (self.retry_at - time.time()) if self.retry_at else 1.0
             raise DeploymentsUnavailable(self.model, wait)
@@ -120,7 +119,9 @@ class Plan:
             group = self.route.groups[self.group]
             untried = [d for d in group if d.key not in self.failed]
             if untried or self.calls <= self.retries:
-                deployment, probe = await self._acquire(order(untried or group, self.affinity))
+                first, self._first = self._first, None
+                candidates, acquiring = first or self._acquiring(order(untried or group, self.affinity))
+                deployment, probe = await self._acquire(candidates, acquiring)
                 if deployment is not None:
                     self.calls, self.repeat = self.calls + 1, not untried
                     self.lease = (deployment, probe, time.perf_counter())
@@ -131,10 +132,12 @@ class Plan:
             self.group, self.calls = self.group + 1, 0
         return None
 
-    async def _acquire(self, candidates: list[DeploymentInfo]):
+    def _acquiring(self, candidates: list[DeploymentInfo]) -> tuple[list[DeploymentInfo], Awaitable[Acquired]]:
         lease_for = candidates[0].timeout or LEASE_DEFAULT
-        acquired = await self.state.acquire(candidates, mode=self.mode, lease=self.lease_id,
-                                            lease_for=lease_for)
+        return candidates, self.state.acquire(candidates, mode=self.mode, lease=self.lease_id, lease_for=lease_for)
+
+    async def _acquire(self, candidates: list[DeploymentInfo], acquiring: Awaitable[Acquired]):
+        acquired = await acquiring
         if acquired.index is None:
             if acquired.retry_at and (self.retry_at is None or acquired.retry_at < self.retry_at):
                 self.retry_at = acquired.retry_at
@@ -148,18 +151,14 @@ class Plan:
         await self._release(Outcome(True, time.perf_counter() - self.lease[2], cooldown=cooldown))
 
     async def finish(self, context) -> None:
-        """Once the answer is sent: report the last call's outcome, latency and tokens (or give back a
-        prefetched lease that no call used)."""
+        """Once the answer is sent: report the last call's outcome, latency and tokens, with the next call
+        to the shared state (or give back a prefetched lease that no call used)."""
         first, self._first = self._first, None
         if first is not None:
-            try:
-                await first
-            except Exception:  # the request has failed already; its answer said why
-                return
-            if self.lease is not None:
-                deployment, probe, _ = self.lease
-                self.lease = None
-                await self.state.unlease(deployment, lease=self.lease_id, probe=probe)
+            candidates, acquiring = first
+            acquired = await acquiring
+            if acquired.index is not None:
+                await self.state.unlease(candidates[acquired.index], lease=self.lease_id, probe=acquired.probe)
             return
         if self.lease is None:
             return
@@ -168,10 +167,11 @@ class Plan:
         started = self.lease[2]
         ttft = context.first_byte_at - started if context.first_byte_at and context.first_byte_at > started else None
         tokens = (context.usage or {}).get("total_tokens") or 0
-        await self._release(Outcome(failed, time.perf_counter() - started, ttft, tokens))
+        await self._release(Outcome(failed, time.perf_counter() - started, ttft, tokens), deferred=True)
 
-    async def _release(self, outcome: Outcome) -> None:
+    async def _release(self, outcome: Outcome, deferred=False) -> None:
         deployment, probe, _ = self.lease
         self.lease = None
-        change = await self.state.release(deployment, lease=self.lease_id, probe=probe, outcome=outcome)
+        change = await self.state.release(deployment, lease=self.lease_id, probe=probe, outcome=outcome,
+                                          deferred=deferred)
         deployment_observe(deployment.name, outcome, change)

@@ -148,8 +148,9 @@ class LocalState:
         if deployment.rpm is not None and self.used.get(counter):
             self.used[counter] -= 1
 
-    async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome) -> int:
-        """Report a call's outcome; 1 if this opened the circuit, 2 if it closed it, else 0."""
+    async def release(self, deployment, *, lease: str, probe: bool, outcome: Outcome, deferred=False) -> int:
+        """Report a call's outcome; 1 if this opened the circuit, 2 if it closed it, else 0. A deferred report
+        may wait for company (in Redis, the next call somebody waits for)."""
         now = self.clock()
         health = self._health(deployment.key)
         health.in_flight.pop(lease, None)

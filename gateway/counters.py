@@ -7,12 +7,11 @@ without waiting: corrections (a reservation replaced by the real usage), which n
 `then` callback gets the counters' values once the correction is made. Any Redis failure raises
 CountersUnavailable.
 
-With Redis, one script call carries every change the process makes in a turn of its event loop, each
-group still all-or-nothing on its own (so any number of Prism processes share one exact limit); the
-batch goes as one text argument and comes back as one, on the loop's pipelined connection
-(gateway/redis_wire.py). Settlements wait for the next call instead of costing one of their own, summed by counter
-(one that no request follows is sent after SETTLE_DELAY): a request costs one round trip, and under
-load the requests of a moment share it.
+With Redis, the changes a process makes in a turn of its event loop go as one script call (a
+`BatchScript`, on the loop's pipelined connection: gateway/redis_wire.py), each group still
+all-or-nothing on its own, so any number of Prism processes share one exact limit. Settlements are
+deferred calls, summed by counter: they go with the next call somebody waits for (or after the wire's
+DEFER_DELAY), so a request costs one round trip, and under load the requests of a moment share it.
 
 How a plugin counts (limits.py, budgets.py): build its `Counter`s, start `counters().add(them)` and
 hand a check that awaits the answer to `context.checks`; the pipeline awaits the checks just before
@@ -24,26 +23,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 
-from .redis_wire import RedisReplyError, RedisWire, Script
+from .redis_wire import BatchScript, RedisReplyError, wire_for
 from .shared_stores import by_redis_url
 
 logger = logging.getLogger(__name__)
 
-# ARGV[1] is the batch as text, for Python to pack and Redis to parse cheaply: for each group a line with
-# its size n, then n lines "key amount limit ttl" (limit -1: none). The answer has a line per group: the
-# 1-based index of the counter refused (0: none), then its n values. Keys are not declared in KEYS (the
-# counters need a single Redis, not a cluster). A counter whose value is the amount just added is new (or
-# was 0): it gets its time to live then, so that no counter lives for ever.
-ADD_SCRIPT = """
-local lines, out, at = {}, {}, 1
-for line in string.gmatch(ARGV[1], '[^\\n]+') do lines[#lines + 1] = line end
-while at <= #lines do
-  local n, refused, keys, amounts, limits, ttls, values = tonumber(lines[at]), 0, {}, {}, {}, {}, {}
+# One call is a group: n lines "key amount limit ttl" (limit -1: none); its answer, the 1-based index of
+# the counter refused (0: none), then the n values. Keys are not declared in KEYS (the counters need a
+# single Redis, not a cluster). A counter whose value is the amount just added is new (or was 0): it gets
+# its time to live then, so that no counter lives for ever.
+ADD = BatchScript("""
+local function call(lines, first, n)
+  local refused, keys, amounts, limits, ttls, values = 0, {}, {}, {}, {}, {}
   for i = 1, n do
-    keys[i], amounts[i], limits[i], ttls[i] = string.match(lines[at + i], '^(.*) (%-?%d+) (%-?%d+) (%d+)$')
+    keys[i], amounts[i], limits[i], ttls[i] = string.match(lines[first + i - 1], '^(.*) (%-?%d+) (%-?%d+) (%d+)$')
   end
   for i = 1, n do
     values[i] = redis.call('INCRBY', keys[i], amounts[i])
@@ -56,13 +53,9 @@ while at <= #lines do
     end
   end
   for i = 1, n do values[i] = string.format('%d', values[i]) end
-  out[#out + 1] = refused .. ' ' .. table.concat(values, ' ')
-  at = at + 1 + n
+  return refused .. ' ' .. table.concat(values, ' ')
 end
-return table.concat(out, '\\n')
-"""
-# A settlement that no request follows waits this long for company, in seconds.
-SETTLE_DELAY = 0.05
+""")
 
 
 class Counter:
@@ -143,74 +136,78 @@ class LocalCounters:
 # Every way a Redis call can fail: an error reply, the OS's (connection, timeout), and the RuntimeError
 # uvloop raises on a transport that Redis closed.
 REDIS_FAILURES = (RedisReplyError, OSError, RuntimeError)
-ADD = Script(ADD_SCRIPT)
+
+
+def _lines(counters: list[Counter]) -> list[str]:
+    return [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
+
+
+def _values(line: bytes) -> tuple[int, list[int]]:
+    refused, *values = map(int, line.split())
+    return refused, values
 
 
 class _Link:
-    """One event loop's client and the changes waiting for its next script call."""
+    """One event loop's connection, and the settlements waiting for its next call."""
 
     def __init__(self, url: str):
-        self.wire = RedisWire(url, settings.PRISM_REDIS_TIMEOUT)
-        self.waiting: list[tuple[list[Counter], asyncio.Future | None, Callable | None]] = []  # None: a settlement
-        self.scheduled = False  # a send is due after this turn
-        self.timer: asyncio.TimerHandle | None = None
+        self.wire = wire_for(url, settings.PRISM_REDIS_TIMEOUT)
+        self.settlement: _Settlement | None = None  # the one not sent yet
 
-    def queue(self, counters: list[Counter], future: asyncio.Future | None, then=None) -> None:
-        self.waiting.append((counters, future, then))
-        if future is not None:
-            self.send_soon()
-        elif self.timer is None and not self.scheduled:
-            self.timer = asyncio.get_running_loop().call_later(SETTLE_DELAY, self.send_soon)
+    def add(self, counters: list[Counter]) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.wire.batched(ADD, _lines(counters)).add_done_callback(partial(_answered, future))
+        return future
 
-    def send_soon(self) -> None:
-        """Send what waits after this turn of the loop, so that the turn's other changes join it."""
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().create_task(self._send())
+    def settle(self, counters: list[Counter], then) -> None:
+        if self.settlement is None:
+            self.settlement = _Settlement(self)
+            answer = self.wire.batched(ADD, self.settlement.lines, deferred=True)
+            answer.add_done_callback(self.settlement.answered)
+        self.settlement.join(counters, then)
 
-    async def _send(self):
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        batch, self.waiting, self.scheduled = self.waiting, [], False
-        await self._call(batch)
 
-    async def _call(self, batch):
-        """One script call for the batch: the settlements first, summed by counter, then each add."""
-        settled, adds, thens = {}, [], []
-        for counters, future, then in batch:
-            if future is not None:
-                adds.append((counters, future))
-                continue
-            for c in counters:
-                settled[c.key] = (settled.get(c.key, (0,))[0] + c.amount, c.ttl)
-            if then is not None:
-                thens.append(([c.key for c in counters], then))
-        groups = [[Counter(key, amount, None, ttl) for key, (amount, ttl) in settled.items()]] + \
-            [counters for counters, _ in adds]
-        lines = []
-        for counters in groups:
-            lines.append(str(len(counters)))
-            lines += [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
-        try:
-            answer = (await self.wire.evalsha(ADD, [], ["\n".join(lines)])).split(b"\n")
-        except REDIS_FAILURES as failure:
-            error = CountersUnavailable(f"Redis failed: {type(failure).__name__}")
-            error.__cause__ = failure
-            if settled:
-                logger.warning("Could not settle %d counters: %s", len(settled), error)
-            for _, future in adds:
-                if not future.done():
-                    future.set_exception(error)
+class _Settlement:
+    """Settlements summed by counter until their call goes (one group, no limit)."""
+
+    def __init__(self, link: _Link):
+        self.link = link
+        self.settled: dict[str, tuple[int, int]] = {}  # key -> (amount, ttl)
+        self.thens: list[tuple[list[str], Callable]] = []
+
+    def join(self, counters: list[Counter], then) -> None:
+        for c in counters:
+            self.settled[c.key] = (self.settled.get(c.key, (0,))[0] + c.amount, c.ttl)
+        if then is not None:
+            self.thens.append(([c.key for c in counters], then))
+
+    def lines(self) -> list[str]:
+        """Called as the batch goes: later settlements wait for the next."""
+        self.link.settlement = self.link = None
+        return _lines([Counter(key, amount, None, ttl) for key, (amount, ttl) in self.settled.items()])
+
+    def answered(self, answer: asyncio.Future) -> None:
+        if answer.cancelled() or answer.exception() is not None:
+            error = "cancelled" if answer.cancelled() else type(answer.exception()).__name__
+            logger.warning("Could not settle %d counters: Redis failed: %s", len(self.settled), error)
             return
-        for (_, future), line in zip(adds, answer[1:]):
-            if not future.done():
-                refused, *values = map(int, line.split())
-                future.set_result((refused, values))
-        if thens:
-            values = dict(zip(settled, map(int, answer[0].split()[1:])))
-            for keys, then in thens:
-                then([values[key] for key in keys])
+        values = dict(zip(self.settled, _values(answer.result())[1]))
+        for keys, then in self.thens:
+            then([values[key] for key in keys])
+
+
+def _answered(future: asyncio.Future, answer: asyncio.Future) -> None:
+    if future.done():
+        return
+    error = None if answer.cancelled() else answer.exception()
+    if answer.cancelled() or isinstance(error, REDIS_FAILURES):
+        unavailable = CountersUnavailable(f"Redis failed: {type(error).__name__}")
+        unavailable.__cause__ = error
+        future.set_exception(unavailable)
+    elif error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(_values(answer.result()))
 
 
 class RedisCounters:
@@ -229,12 +226,10 @@ class RedisCounters:
         return self._links[loop]
 
     def add(self, counters: list[Counter]) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
-        self.link().queue(counters, future)
-        return future
+        return self.link().add(counters)
 
     def settle(self, counters: list[Counter], then=None) -> None:
-        self.link().queue(counters, None, then)
+        self.link().settle(counters, then)
 
     async def set_default(self, key: str, value: int, ttl: int) -> None:
         try:

@@ -7,15 +7,21 @@ waits for its reply, in order, so any number of calls are in flight on one conne
 disappears. A call that takes longer than the timeout fails,
 and closes the connection (a late reply would answer the wrong call); the next call connects again.
 Failures are OSError (ConnectionError, TimeoutError) or RedisReplyError.
+
+A `BatchScript` takes many calls in one: the calls a turn of the loop makes to it go as one EVALSHA,
+whose one argument holds each call's lines, and each call gets its own line of the answer. Redis parses
+one script call instead of one per request, and Python packs and waits for one command.
 """
 
 import asyncio
 import hashlib
 import ssl
 from collections import deque
+from functools import partial
 from urllib.parse import parse_qs, unquote, urlsplit
 
 INCOMPLETE = object()
+DEFER_DELAY = 0.05  # seconds a deferred call waits for company
 
 
 class RedisReplyError(Exception):
@@ -28,6 +34,23 @@ class Script:
     def __init__(self, text: str):
         self.text = text
         self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+class BatchScript(Script):
+    """A script called for many calls at once. `body` defines `local function call(lines, first, n)`, which
+    reads one call's n lines from lines[first] on and returns its answer: one line of text."""
+
+    def __init__(self, body: str):
+        super().__init__(body + """
+local lines, out, at = {}, {}, 1
+for line in string.gmatch(ARGV[1], '[^\\n]+') do lines[#lines + 1] = line end
+while at <= #lines do
+  local n = tonumber(lines[at])
+  out[#out + 1] = call(lines, at + 1, n)
+  at = at + 1 + n
+end
+return table.concat(out, '\\n')
+""")
 
 
 def _pack(args) -> bytes:
@@ -83,7 +106,7 @@ class _Connection(asyncio.Protocol):
 
     def flush(self):
         commands, self.unsent = self.unsent, []
-        if not self.lost:
+        if commands and not self.lost:
             self.transport.write(b"".join(commands))
 
     def connection_made(self, transport):
@@ -130,6 +153,9 @@ class RedisWire:
         self.url, self.timeout = urlsplit(url), timeout
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future | None = None
+        self._batches: dict[BatchScript, list[tuple[list[str], asyncio.Future]]] = {}  # the calls waiting
+        self._due = False  # the batches go after this turn
+        self._timer: asyncio.TimerHandle | None = None  # or then, when only deferred calls wait
 
     async def call(self, *args):
         connection = self._connection
@@ -144,6 +170,53 @@ class RedisWire:
             if not str(error).startswith("NOSCRIPT"):
                 raise
             return await self.call("EVAL", script.text, len(keys), *keys, *args)
+
+    def batched(self, script: BatchScript, lines, *, deferred: bool = False) -> asyncio.Future:
+        """Queue a call of the batch script; the future gets its answer's line. `lines` (without line
+        breaks) may be a function returning them when the batch goes. A deferred call is one nobody waits
+        for: it goes with the next call that somebody waits for, or after DEFER_DELAY seconds."""
+        future = self.loop.create_future()
+        if not deferred:
+            if not self._due:
+                self._due = True
+                self.loop.call_soon(self._batches_send)
+        elif not self._due and self._timer is None:
+            self._timer = self.loop.call_later(DEFER_DELAY, self._batches_send)
+        self._batches.setdefault(script, []).append((lines, future))
+        return future
+
+    def _batches_send(self):
+        """One EVALSHA per script for the calls waiting, written at once when the connection is up."""
+        if self._timer is not None:
+            self._timer.cancel()
+        batches, self._batches, self._due, self._timer = self._batches, {}, False, None
+        connection = self._connection
+        for script, calls in batches.items():
+            text = "\n".join(f"{len(lines)}\n" + "\n".join(lines)
+                             for lines in (lines() if callable(lines) else lines for lines, _ in calls))
+            if connection is None or connection.lost:
+                answer = self.loop.create_task(self.evalsha(script, [], [text]))
+            else:
+                answer = self._send(connection, _pack(("EVALSHA", script.sha, 0, text)))
+            answer.add_done_callback(partial(self._batch_answered, script, text, calls))
+        if connection is not None:
+            connection.flush()
+
+    def _batch_answered(self, script: BatchScript | None, text: str, calls, answer: asyncio.Future):
+        if answer.cancelled():
+            error = ConnectionError("Redis call cancelled")
+        elif (error := answer.exception()) is None:
+            for (_, future), line in zip(calls, answer.result().split(b"\n")):
+                if not future.done():
+                    future.set_result(line)
+            return
+        elif script is not None and str(error).startswith("NOSCRIPT"):  # sent by SHA1 to a Redis that lacks it
+            retry = self.loop.create_task(self.call("EVAL", script.text, 0, text))
+            retry.add_done_callback(partial(self._batch_answered, None, text, calls))
+            return
+        for _, future in calls:
+            if not future.done():
+                future.set_exception(error)
 
     def _send(self, connection: _Connection, command: bytes) -> asyncio.Future:
         """Queue the command; the calls of one turn of the loop go out in one write (one system call)."""
@@ -198,3 +271,16 @@ class RedisWire:
     def close(self):
         if self._connection is not None:
             self._connection.close(ConnectionError("closed"))
+
+
+_wires: dict[tuple[asyncio.AbstractEventLoop, str], RedisWire] = {}
+
+
+def wire_for(url: str, timeout: float) -> RedisWire:
+    """The running loop's connection to `url`, shared by every caller on the hot path (the counters and
+    the deployments), so that the calls of a turn share its batches and its write."""
+    loop = asyncio.get_running_loop()
+    wire = _wires.get((loop, url))
+    if wire is None or wire.timeout != timeout:
+        wire = _wires[(loop, url)] = RedisWire(url, timeout)
+    return wire

@@ -35,7 +35,10 @@ def deployments(*names, **fields) -> list[DeploymentInfo]:
 
 
 def acquire(state, candidates, mode="first", lease=None):
-    acquired = async_to_sync(state.acquire)(candidates, mode=mode, lease=lease or uuid.uuid4().hex, lease_for=60)
+    async def acquiring():  # RedisState.acquire queues its call at once, so it needs the loop running
+        return await state.acquire(candidates, mode=mode, lease=lease or uuid.uuid4().hex, lease_for=60)
+
+    acquired = async_to_sync(acquiring)()
     return (None if acquired.index is None else candidates[acquired.index].name), acquired
 
 
