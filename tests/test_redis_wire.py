@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from gateway.redis_wire import INCOMPLETE, RedisReplyError, RedisWire, Script, _parse
+from gateway.redis_wire import DEFER_DELAY, INCOMPLETE, BatchScript, RedisReplyError, RedisWire, Script, _parse
 from tests.test_limits import redis_url  # noqa: F401  (the fixture: Redis or a failure under PRISM_REQUIRE_SERVICES)
 
 
@@ -72,3 +72,31 @@ async def test_a_silent_redis_times_out_and_the_next_call_connects_again():
 async def test_an_unreachable_redis_is_an_os_error():
     with pytest.raises(OSError):
         await RedisWire("redis://127.0.0.1:1/0", timeout=1).call("PING")
+
+
+ECHO = """
+local function call(lines, first, n)
+  return n .. ':' .. table.concat({unpack(lines, first, first + n - 1)}, ',')
+end
+"""
+
+
+async def test_a_turns_calls_of_a_batch_script_share_one_call_and_get_their_own_answers(redis_url):  # noqa: F811
+    script = BatchScript(ECHO + f"-- {uuid.uuid4().hex}")  # unknown to Redis: loaded on first use
+    wire = RedisWire(redis_url, timeout=2)
+    answers = await asyncio.gather(wire.batched(script, ["a b", "c"]), wire.batched(script, lambda: ["d"]))
+    assert answers == [b"2:a b,c", b"1:d"]
+    wire.close()
+
+
+async def test_a_deferred_call_waits_for_company_or_for_its_delay(redis_url):  # noqa: F811
+    script = BatchScript(ECHO)
+    wire = RedisWire(redis_url, timeout=2)
+    await wire.batched(script, ["connect"])
+    deferred = wire.batched(script, ["later"], deferred=True)
+    await asyncio.sleep(DEFER_DELAY / 5)
+    assert not deferred.done()
+    assert await wire.batched(script, ["now"]) == b"1:now" and deferred.result() == b"1:later"  # in the same call
+    alone = wire.batched(script, ["alone"], deferred=True)
+    assert await asyncio.wait_for(alone, DEFER_DELAY * 20) == b"1:alone"
+    wire.close()
