@@ -154,17 +154,31 @@ class Price:
     max_output_tokens: int | None = None
 
 
+class Prices(dict):
+    """Model prices by prefix, and the price of each model asked for, remembered (the usage writer and the
+    budgets ask for the same few models on every request)."""
+
+    KEPT = 10_000  # models remembered before they are all forgotten (a client may name any model)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._of = {}
+
+    def of(self, model: str):
+        """The price of `model`: the longest prefix that matches it, or None."""
+        if model not in self._of:
+            if len(self._of) >= self.KEPT:
+                self._of = {}
+            matches = [prefix for prefix in self if model.startswith(prefix)]
+            self._of[model] = self[max(matches, key=len)] if matches else None
+        return self._of[model]
+
+
 @off_request(lookup_deadline)
-def prices_get() -> dict[str, Price]:
+def prices_get() -> Prices:
     """Every model price, by prefix."""
     names = [field.name for field in fields(Price)]
-    return {row["model_prefix"]: Price(**row) for row in ModelPrice.objects.values(*names)}
-
-
-def price_match(prices: dict, model: str):
-    """The price of `model`: the longest prefix that matches it, or None."""
-    matches = [prefix for prefix in prices if model.startswith(prefix)]
-    return prices[max(matches, key=len)] if matches else None
+    return Prices((row["model_prefix"], Price(**row)) for row in ModelPrice.objects.values(*names))
 
 
 @off_request(lookup_deadline)

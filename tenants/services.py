@@ -11,7 +11,7 @@ from django.utils import timezone
 from .database import off_request
 from .keys import NewKey, key_generate, key_hash, key_prefix
 from .models import TOKEN_CLASSES, ApiKey, Limits, ModelPrice, Tenant, UsageHour, UsageRecord
-from .selectors import price_match
+from .selectors import Prices
 from .usage_cleaning import usage_cost_clean, usage_record_clean
 
 MILLION = Decimal(1_000_000)
@@ -94,15 +94,16 @@ def key_revoke(*, prefix: str) -> ApiKey:
 COST_CLASSES = ["input_cost", "cached_input_cost", "cache_write_cost", "output_cost", "reasoning_cost", "audio_cost"]
 TIERS = {"batch": "batch_multiplier", "flex": "flex_multiplier", "priority": "priority_multiplier"}
 PRECISION = Decimal("0.00000001")  # the cost columns keep 8 decimal places
+NO_COST = Decimal(0).quantize(PRECISION)
 
 
-def usage_cost(record: dict, prices: dict) -> dict:
+def usage_cost(record: dict, prices: Prices) -> dict:
     """The record's cost per token class and in all, at today's prices (None when its model has no price).
 
     Each token is priced once: the record's prompt holds its cached, cache-write and audio tokens, its
     completion its reasoning and audio tokens; what is left of each is priced as plain input or output.
     """
-    price = price_match(prices, record["served_model"] or record["requested_model"])
+    price = prices.of(record["served_model"] or record["requested_model"])
     if price is None:
         return dict.fromkeys(["cost", *COST_CLASSES])
     tokens = {name: record.get(name) or 0 for name in TOKEN_CLASSES}
@@ -122,7 +123,7 @@ def usage_cost(record: dict, prices: dict) -> dict:
     }
     tier = TIERS.get(record.get("service_tier") or "")
     scale = (getattr(price, tier) if tier else 1) / MILLION
-    costs = {name: (amount * scale).quantize(PRECISION) for name, amount in amounts.items()}
+    costs = {name: (amount * scale).quantize(PRECISION) if amount else NO_COST for name, amount in amounts.items()}
     return {"cost": sum(costs.values()), **costs}
 
 
@@ -140,7 +141,7 @@ def usage_records_create(*, records: list[dict]) -> list[tuple[dict, str]]:
     then one by one, so that no record can hold back the others. Returns the records that could not be
     stored (a tenant or key deleted meanwhile), each with the database's reason.
     """
-    prices = {price.model_prefix: price for price in ModelPrice.objects.all()}
+    prices = Prices((price.model_prefix, price) for price in ModelPrice.objects.all())
     # Cleaned, and each request once (a spool taken over twice may hold a record twice).
     records = list({record["request_id"]: record for record in map(usage_record_clean, records)}.values())
     for record in records:

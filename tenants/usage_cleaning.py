@@ -49,10 +49,10 @@ def _cleaners() -> list:
     cleaners = []
     for field in UsageRecord._meta.concrete_fields:
         if isinstance(field, models.CharField):
-            cleaners.append((field.attname, functools.partial(_text, length=field.max_length)))
+            cleaners.append((field.attname, functools.partial(_text, field.max_length)))
         elif isinstance(field, models.IntegerField) and not isinstance(field, models.AutoField):
             low, high = connection.ops.integer_field_range(field.get_internal_type())
-            cleaners.append((field.attname, functools.partial(_whole, low=low, high=high, null=field.null)))
+            cleaners.append((field.attname, functools.partial(_whole, low, high, field.null)))
         elif isinstance(field, models.BooleanField):
             cleaners.append((field.attname, bool))
         elif isinstance(field, models.DateTimeField):
@@ -60,7 +60,9 @@ def _cleaners() -> list:
     return cleaners
 
 
-def _text(value, *, length: int) -> str:
+def _text(length: int, value) -> str:
+    if type(value) is str and len(value) <= length and value.isascii() and "\x00" not in value:
+        return value  # as nearly every record's text is
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -73,7 +75,9 @@ def _text(value, *, length: int) -> str:
     return text[:length]
 
 
-def _whole(value, *, low: int, high: int, null: bool) -> int | None:
+def _whole(low: int, high: int, null: bool, value) -> int | None:
+    if type(value) is int and low <= value <= high:
+        return value
     try:
         number = int(value)
     except (TypeError, ValueError, OverflowError):  # None, "many", NaN, infinity

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from gateway.operations import anthropic_usage, openai_usage, responses_usage
 from tenants.models import ModelPrice, UsageRecord
-from tenants.selectors import prices_get
+from tenants.selectors import Prices, prices_get
 from tenants.services import usage_cost, usage_records_create
 from tests.conftest import record, usage_records
 
@@ -148,9 +148,9 @@ def test_the_served_tier_scales_the_price(api_key, transactional_db):
 
 
 def test_audio_and_1h_cache_writes_are_priced_apart():
-    prices = {"m": ModelPrice(model_prefix="m", input_per_million=Decimal(1), output_per_million=Decimal(10),
-                              cache_write_5m_per_million=Decimal("1.25"), cache_write_1h_per_million=Decimal(2),
-                              audio_input_per_million=Decimal(40), audio_output_per_million=Decimal(80))}
+    prices = Prices(m=ModelPrice(model_prefix="m", input_per_million=Decimal(1), output_per_million=Decimal(10),
+                                 cache_write_5m_per_million=Decimal("1.25"), cache_write_1h_per_million=Decimal(2),
+                                 audio_input_per_million=Decimal(40), audio_output_per_million=Decimal(80)))
     usage = {"served_model": "m-1", "requested_model": "m-1", "prompt_tokens": 1_000_000, "cache_write_tokens": 300_000,
              "cache_write_1h_tokens": 100_000, "audio_input_tokens": 100_000, "completion_tokens": 1_000_000,
              "audio_output_tokens": 500_000}

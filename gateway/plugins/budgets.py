@@ -32,7 +32,7 @@ from gateway.counters import Counter, CountersUnavailable, added, counters
 from gateway.errors import QuotaExceeded, ServiceUnavailable
 from gateway.operations import no_usage
 from tenants.directory import directory
-from tenants.selectors import MICRO, budget_period_start, cost_used_since, price_match
+from tenants.selectors import MICRO, budget_period_start, cost_used_since
 from tenants.services import TIERS, usage_cost
 
 from .interface import Plugin
@@ -112,7 +112,7 @@ class Budgets(Plugin):
                 start = budget_period_start(quota.budget_period, now)
                 key = f"{settings.PRISM_COUNTER_PREFIX}:{quota.scope}:{quota.id}:usd" + (f":{start:%Y%m%d}" if start else "")
                 rows.append((quota, key, KEPT.get(quota.budget_period, FOREVER), start))
-            found = self._plans[cache_key] = (prices, price_match(prices, model), rows)
+            found = self._plans[cache_key] = (prices, prices.of(model), rows)
         return found[1:]
 
     async def _seed(self, counter, quota, start):
