@@ -240,9 +240,8 @@ PRISM_OUTPUT_CAPS = {
 }
 # Rate-limit and budget counters' key prefix, in the cache (Redis when REDIS_URL is set).
 PRISM_COUNTER_PREFIX = env.str("PRISM_COUNTER_PREFIX", default="prism")
-# Each process's connections to Redis for those counters; a burst beyond them waits for a free one. The
-# timeout bounds that wait, connecting and each command; then the request answers 503.
-PRISM_REDIS_MAX_CONNECTIONS = env.int("PRISM_REDIS_MAX_CONNECTIONS", default=50)
+# The hot path reaches Redis on one pipelined connection per process (gateway/redis_wire.py); the timeout
+# bounds connecting and each call; then the request answers 503.
 PRISM_REDIS_TIMEOUT = env.float("PRISM_REDIS_TIMEOUT", default=3.0)
 # How long a process trusts its cached keys and routes before it reads them again.
 PRISM_DIRECTORY_TTL = env.float("PRISM_DIRECTORY_TTL", default=1.0)
