@@ -88,7 +88,8 @@ class Budgets(Plugin):
         planned = [(quota, Counter(key, reserved, quota.budget_micros, ttl), start) for quota, key, ttl, start in rows]
         try:
             for quota, counter, start in planned:
-                await self._seed(counter, quota, start)
+                if counter.key not in self._seeded:
+                    await self._seed(counter, quota, start)
         except CountersUnavailable:
             raise ServiceUnavailable("The budget counter is unavailable.") from None
         answer = counters().add([counter for _, counter, _ in planned])
@@ -117,10 +118,9 @@ class Budgets(Plugin):
 
     async def _seed(self, counter, quota, start):
         """Start a period's counter from the stored usage, once per process."""
-        if counter.key not in self._seeded:
-            used = await sync_to_async(cost_used_since)(scope=quota.scope, id=quota.id, since=start)
-            await counters().set_default(counter.key, used, counter.ttl)
-            self._seeded.add(counter.key)
+        used = await sync_to_async(cost_used_since)(scope=quota.scope, id=quota.id, since=start)
+        await counters().set_default(counter.key, used, counter.ttl)
+        self._seeded.add(counter.key)
 
     async def _settle(self, context, *, answer, planned, reserved, prices):
         """Replace the reservation by the request's cost as it is recorded, with the next counters call; then

@@ -110,7 +110,7 @@ async def _check(context, *, answer, planned, reset):
         refused, values = await answer
     except CountersUnavailable:
         raise ServiceUnavailable("The rate limiter is unavailable.") from None
-    context.response_headers += _headers(planned, values, refused, reset)
+    context.response_headers += _headers(planned, values, reset)
     if refused:
         _refuse(*planned[refused - 1], values[refused - 1], reset)
 
@@ -126,17 +126,22 @@ async def _settle(context, *, answer, planned, estimate):
             counters().settle(corrections)
 
 
-def _headers(planned, values, refused, reset) -> list[tuple[bytes, bytes]]:
-    headers = []
-    for kind, name in (("requests", b"requests"), ("tokens", b"tokens")):
-        limits = [(c.limit, c.limit - v) for (k, _, c), v in zip(planned, values) if k == kind]
-        if limits:
-            limit, remaining = min(limits, key=lambda pair: pair[1])
-            headers += [
-                (b"x-ratelimit-limit-" + name, str(limit).encode()),
-                (b"x-ratelimit-remaining-" + name, str(max(0, remaining)).encode()),
-                (b"x-ratelimit-reset-" + name, f"{math.ceil(reset)}s".encode()),
-            ]
+HEADER_NAMES = {kind: tuple(b"x-ratelimit-%s-%s" % (part, kind.encode()) for part in (b"limit", b"remaining", b"reset"))
+                for kind in ("requests", "tokens")}
+
+
+def _headers(planned, values, reset) -> list[tuple[bytes, bytes]]:
+    """Each kind's tightest limit: the one with the least left."""
+    tightest = {}
+    for (kind, _, counter), value in zip(planned, values):
+        if kind in HEADER_NAMES and (kind not in tightest or counter.limit - value < tightest[kind][1]):
+            tightest[kind] = (counter.limit, counter.limit - value)
+    headers, reset_text = [], b"%ds" % math.ceil(reset)
+    for kind, (limit_name, remaining_name, reset_name) in HEADER_NAMES.items():
+        if kind in tightest:
+            limit, remaining = tightest[kind]
+            headers += [(limit_name, b"%d" % limit), (remaining_name, b"%d" % max(0, remaining)),
+                        (reset_name, reset_text)]
     return headers
 
 
