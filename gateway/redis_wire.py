@@ -206,10 +206,13 @@ class RedisWire:
         if answer.cancelled():
             error = ConnectionError("Redis call cancelled")
         elif (error := answer.exception()) is None:
-            for (_, future), line in zip(calls, answer.result().split(b"\n")):
-                if not future.done():
-                    future.set_result(line)
-            return
+            lines = answer.result().split(b"\n")
+            if len(lines) == len(calls):
+                for (_, future), line in zip(calls, lines):
+                    if not future.done():
+                        future.set_result(line)
+                return
+            error = RedisReplyError(f"The script answered {len(lines)} lines for {len(calls)} calls")
         elif script is not None and str(error).startswith("NOSCRIPT"):  # sent by SHA1 to a Redis that lacks it
             retry = self.loop.create_task(self.call("EVAL", script.text, 0, text))
             retry.add_done_callback(partial(self._batch_answered, None, text, calls))
