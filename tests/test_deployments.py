@@ -185,7 +185,8 @@ def test_a_failing_deployment_is_taken_out_probed_and_brought_back(prism_url, ap
 
 def test_a_429s_retry_after_takes_the_deployment_out_at_once(prism_url, api_key, upstreams, router_config,
                                                              transactional_db):
-    router_config(config_of([deployment("ok", upstreams[0]), deployment("limited", upstreams[1],
+    # Weighted so that the first request goes to the limited one (else 10 in a row might all miss it).
+    router_config(config_of([deployment("ok", upstreams[0]), deployment("limited", upstreams[1], weight=10_000,
                                                                        upstream_model="gpt-4o-fault-429")],
                             [["ok", "limited"]]))
     assert Counter(chat(prism_url, api_key, 10, concurrency=1)) == {200: 10}
