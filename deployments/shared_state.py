@@ -3,9 +3,9 @@
 Choosing a deployment and taking its slot is one Lua script call, and so is reporting the outcome, so
 replicas never overrun a capacity together and a deployment taken out by one is out for all. Both go in
 the batches of the loop's connection with the counters' calls (gateway/redis_wire.py): the choice is
-queued at once, to go with the request's counters; the report of a call that went well or badly at the
-end of a request is deferred, to go with the next call somebody waits for. While Redis cannot be
-reached, the process's own state stands in.
+queued at once, to go with the request's counters; the report of a call at the end of a request is
+deferred (gateway/redis_wire.py says when it goes). While Redis cannot be reached, the process's own
+state stands in.
 """
 
 import asyncio

@@ -10,8 +10,9 @@ CountersUnavailable.
 With Redis, the changes a process makes in a turn of its event loop go as one script call (a
 `BatchScript`, on the loop's pipelined connection: gateway/redis_wire.py), each group still
 all-or-nothing on its own, so any number of Prism processes share one exact limit. Settlements are
-deferred calls, summed by counter: they go with the next call somebody waits for (or after the wire's
-DEFER_DELAY), so a request costs one round trip, and under load the requests of a moment share it.
+deferred calls, summed by counter: they go at once to an idle Redis, else with the next call somebody
+waits for (or after the wire's DEFER_DELAY), so a request waits for one round trip, and under load the
+requests of a moment share it.
 
 How a plugin counts (limits.py, budgets.py): build its `Counter`s, start `counters().add(them)` and
 hand a check that awaits the answer to `context.checks`; the pipeline awaits the checks just before

@@ -174,9 +174,10 @@ class RedisWire:
     def batched(self, script: BatchScript, lines, *, deferred: bool = False) -> asyncio.Future:
         """Queue a call of the batch script; the future gets its answer's line. `lines` (without line
         breaks) may be a function returning them when the batch goes. A deferred call is one nobody waits
-        for: it goes with the next call that somebody waits for, or after DEFER_DELAY seconds."""
+        for: it goes at once if no call is in flight (Redis is idle, and the next waited call does not wait
+        for its work), else with the next call that somebody waits for, or after DEFER_DELAY seconds."""
         future = self.loop.create_future()
-        if not deferred:
+        if not deferred or self._connection is not None and not self._connection.waiting:
             if not self._due:
                 self._due = True
                 self.loop.call_soon(self._batches_send)

@@ -89,14 +89,21 @@ async def test_a_turns_calls_of_a_batch_script_share_one_call_and_get_their_own_
     wire.close()
 
 
-async def test_a_deferred_call_waits_for_company_or_for_its_delay(redis_url):  # noqa: F811
+async def test_a_deferred_call_goes_at_once_to_an_idle_redis_else_with_the_next_call(redis_url):  # noqa: F811
     script = BatchScript(ECHO)
     wire = RedisWire(redis_url, timeout=2)
     await wire.batched(script, ["connect"])
+    assert await asyncio.wait_for(wire.batched(script, ["idle"], deferred=True), 1) == b"1:idle"
+
+    first = wire.batched(script, ["first"])
+    await asyncio.sleep(0)  # sent, not answered yet
     deferred = wire.batched(script, ["later"], deferred=True)
-    await asyncio.sleep(DEFER_DELAY / 5)
-    assert not deferred.done()
+    assert await first == b"1:first" and not deferred.done()
     assert await wire.batched(script, ["now"]) == b"1:now" and deferred.result() == b"1:later"  # in the same call
-    alone = wire.batched(script, ["alone"], deferred=True)
+
+    first = wire.batched(script, ["first"])
+    await asyncio.sleep(0)
+    alone = wire.batched(script, ["alone"], deferred=True)  # no call follows: it goes after its delay
+    await first
     assert await asyncio.wait_for(alone, DEFER_DELAY * 20) == b"1:alone"
     wire.close()
