@@ -26,25 +26,23 @@ logger = logging.getLogger(__name__)
 COUNTER_TTL = 120  # seconds a minute's capacity counter is kept
 
 # Each script takes the calls of a turn of the loop at once (gateway/redis_wire.py BatchScript). A
-# deployment's keys are its base key (last on its line: it may hold spaces) and base..':in_flight',
-# base..':rpm:'..minute, base..':tpm:'..minute.
+# deployment's keys are its base key and base..':in_flight', base..':rpm:'..minute, base..':tpm:'..minute.
 KEYS_LUA = """
 local function keys_of(base, minute)
   return base, base .. ':in_flight', base .. ':rpm:' .. minute, base .. ':tpm:' .. minute
 end
 """
 
-# A call: "now mode lease lease_until probe_until counter_ttl minute", then a line "rpm tpm base" per
-# candidate (-1: no limit). Its answer: "best probe soonest", best the 1-based index chosen (0: none).
+# A call: "now mode lease lease_until probe_until counter_ttl minute", then "rpm tpm base" per candidate
+# (-1: no limit). Its answer: "best probe soonest", best the 1-based index chosen (0: none).
 ACQUIRE = BatchScript(KEYS_LUA + """
-local function call(lines, first, n)
-  local now, mode, lease, lease_until, probe_until, ttl, minute = string.match(lines[first],
-    '^(%S+) (%S+) (%S*) (%S+) (%S+) (%S+) (%S+)$')
+local function call(first, n)
+  local now, mode, lease, lease_until, probe_until, ttl, minute = unpack(ARGV, first, first + 6)
   now, lease_until = tonumber(now), tonumber(lease_until)
   local best, best_score, best_probe, best_rpm, soonest, chosen = 0, 0, 0, -1, -1, {}
-  for i = 1, n - 1 do
-    local rpm, tpm, base = string.match(lines[first + i], '^(%-?%d+) (%-?%d+) (.*)$')
-    rpm, tpm = tonumber(rpm), tonumber(tpm)
+  for i = 1, (n - 7) / 3 do
+    local at = first + 4 + 3 * i
+    local rpm, tpm, base = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), ARGV[at + 2]
     local state, in_flight, rpm_key, tpm_key = keys_of(base, minute)
     local s = redis.call('HMGET', state, 'open_until', 'probe_until', 'latency', 'ttft')
     local open_until, probe, usable = tonumber(s[1]) or 0, 0, true
@@ -88,12 +86,11 @@ local function call(lines, first, n)
 end
 """)
 
-# A call: one line "now lease failed probe latency ttft tokens failures window cooldown weight forced
-# counter_ttl minute base" (ttft -1: none). Its answer: 1 if the circuit opened, 2 if a probe closed it, else 0.
+# A call: "now lease failed probe latency ttft tokens failures window cooldown weight forced counter_ttl
+# minute base" (ttft -1: none). Its answer: 1 if the circuit opened, 2 if a probe closed it, else 0.
 RELEASE = BatchScript(KEYS_LUA + """
-local function call(lines, first, n)
-  local f = {string.match(lines[first],
-    '^(%S+) (%S*) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (.*)$')}
+local function call(first, n)
+  local f = {unpack(ARGV, first, first + 14)}
   local now, lease, failed, probe = tonumber(f[1]), f[2], f[3] == '1', f[4] == '1'
   local state, in_flight, _, tpm_key = keys_of(f[15], f[14])
   redis.call('ZREM', in_flight, lease)
@@ -137,11 +134,11 @@ local function call(lines, first, n)
 end
 """)
 
-# A call: one line "lease probe counted minute base": the lease given back, its probe undone, and its
-# minute's request uncounted (counted: 1 when the deployment has a requests-per-minute capacity).
+# A call: "lease probe counted minute base": the lease given back, its probe undone, and its minute's
+# request uncounted (counted: 1 when the deployment has a requests-per-minute capacity).
 UNLEASE = BatchScript(KEYS_LUA + """
-local function call(lines, first, n)
-  local lease, probe, counted, minute, base = string.match(lines[first], '^(%S*) (%S+) (%S+) (%S+) (.*)$')
+local function call(first, n)
+  local lease, probe, counted, minute, base = unpack(ARGV, first, first + 4)
   local state, in_flight, rpm_key = keys_of(base, minute)
   redis.call('ZREM', in_flight, lease)
   if probe == '1' then redis.call('HSET', state, 'probe_until', 0) end
@@ -149,8 +146,8 @@ local function call(lines, first, n)
   return '0'
 end
 """)
-def _limit(capacity: int | None) -> int:
-    return -1 if capacity is None else capacity
+def _limit(capacity: int | None) -> str:
+    return "-1" if capacity is None else str(capacity)
 
 
 # How a call on the hot path's connection fails (gateway/redis_wire.py), and redis-py's, for the snapshot.
@@ -187,9 +184,11 @@ class RedisState:
         """Queued at once, so that it goes with the other calls of this turn (the request's counters)."""
         now = self.clock()
         wire, _ = self.client()
-        head = f"{now!r} {mode} {lease} {now + lease_for!r} {now + lease_for!r} {COUNTER_TTL} {minute_of(now)}"
-        lines = [head, *(f"{_limit(d.rpm)} {_limit(d.tpm)} {self._base(d)}" for d in candidates)]
-        return self._acquired(wire.batched(ACQUIRE, lines), candidates, mode=mode, lease=lease, lease_for=lease_for)
+        until = repr(now + lease_for)
+        args = [repr(now), mode, lease, until, until, str(COUNTER_TTL), str(minute_of(now))]
+        for d in candidates:
+            args += (_limit(d.rpm), _limit(d.tpm), self._base(d))
+        return self._acquired(wire.batched(ACQUIRE, args), candidates, mode=mode, lease=lease, lease_for=lease_for)
 
     async def _acquired(self, answer: asyncio.Future, candidates, **how) -> Acquired:
         try:
@@ -207,9 +206,9 @@ class RedisState:
     async def unlease(self, deployment, *, lease: str, probe: bool) -> None:
         wire, _ = self.client()
         counted = int(deployment.rpm is not None)
-        line = f"{lease} {int(probe)} {counted} {minute_of(self.clock())} {self._base(deployment)}"
+        args = [lease, str(int(probe)), str(counted), str(minute_of(self.clock())), self._base(deployment)]
         try:
-            await wire.batched(UNLEASE, [line])
+            await wire.batched(UNLEASE, args)
         except FAILURES:
             await self.fallback.unlease(deployment, lease=lease, probe=probe)
 
@@ -219,11 +218,12 @@ class RedisState:
         cooldown, forced = cooldown_of(outcome)
         tokens = outcome.tokens if deployment.tpm is not None else 0
         ttft = -1 if outcome.ttft is None else outcome.ttft
-        line = (f"{now!r} {lease} {int(outcome.failed)} {int(probe)} {outcome.latency!r} {ttft!r} {tokens} "
-                f"{settings.PRISM_DEPLOYMENT_FAILURES} {settings.PRISM_DEPLOYMENT_FAILURE_WINDOW!r} {cooldown!r} "
-                f"{LATENCY_WEIGHT!r} {int(forced)} {COUNTER_TTL} {minute_of(now)} {self._base(deployment)}")
+        args = [repr(now), lease, str(int(outcome.failed)), str(int(probe)), repr(outcome.latency), repr(ttft),
+                str(tokens), str(settings.PRISM_DEPLOYMENT_FAILURES), repr(settings.PRISM_DEPLOYMENT_FAILURE_WINDOW),
+                repr(cooldown), repr(LATENCY_WEIGHT), str(int(forced)), str(COUNTER_TTL), str(minute_of(now)),
+                self._base(deployment)]
         try:
-            return int(await wire.batched(RELEASE, [line], deferred=deferred))
+            return int(await wire.batched(RELEASE, args, deferred=deferred))
         except FAILURES:
             return await self.fallback.release(deployment, lease=lease, probe=probe, outcome=outcome)
 

@@ -33,27 +33,26 @@ from .shared_stores import by_redis_url
 
 logger = logging.getLogger(__name__)
 
-# One call is a group: n lines "key amount limit ttl" (limit -1: none); its answer, the 1-based index of
-# the counter refused (0: none), then the n values. Keys are not declared in KEYS (the counters need a
-# single Redis, not a cluster). A counter whose value is the amount just added is new (or was 0): it gets
-# its time to live then, so that no counter lives for ever.
+# One call is a group: four arguments per counter, "key amount limit ttl" (limit -1: none); its answer, the
+# 1-based index of the counter refused (0: none), then the counters' values. Keys are not declared in KEYS
+# (the counters need a single Redis, not a cluster). A counter whose value is the amount just added is new
+# (or was 0): it gets its time to live then, so that no counter lives for ever.
 ADD = BatchScript("""
-local function call(lines, first, n)
-  local refused, keys, amounts, limits, ttls, values = 0, {}, {}, {}, {}, {}
-  for i = 1, n do
-    keys[i], amounts[i], limits[i], ttls[i] = string.match(lines[first + i - 1], '^(.*) (%-?%d+) (%-?%d+) (%d+)$')
-  end
-  for i = 1, n do
-    values[i] = redis.call('INCRBY', keys[i], amounts[i])
-    if values[i] == tonumber(amounts[i]) then redis.call('EXPIRE', keys[i], ttls[i]) end
-    if tonumber(limits[i]) >= 0 and tonumber(amounts[i]) > 0 and values[i] > tonumber(limits[i]) then
+local function call(first, n)
+  local refused, values, last = 0, {}, n / 4
+  for i = 1, last do
+    local at = first + 4 * (i - 1)
+    local amount, limit = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+    values[i] = redis.call('INCRBY', ARGV[at], amount)
+    if values[i] == amount then redis.call('EXPIRE', ARGV[at], ARGV[at + 3]) end
+    if limit >= 0 and amount > 0 and values[i] > limit then
       refused = i
-      for j = 1, i do values[j] = redis.call('DECRBY', keys[j], amounts[j]) end
-      for j = i + 1, n do values[j] = tonumber(redis.call('GET', keys[j]) or 0) end
+      for j = 1, i do values[j] = redis.call('DECRBY', ARGV[first + 4 * (j - 1)], ARGV[first + 4 * (j - 1) + 1]) end
+      for j = i + 1, last do values[j] = tonumber(redis.call('GET', ARGV[first + 4 * (j - 1)]) or 0) end
       break
     end
   end
-  for i = 1, n do values[i] = string.format('%d', values[i]) end
+  for i = 1, last do values[i] = string.format('%d', values[i]) end
   return refused .. ' ' .. table.concat(values, ' ')
 end
 """)
@@ -139,8 +138,11 @@ class LocalCounters:
 REDIS_FAILURES = (RedisReplyError, OSError, RuntimeError)
 
 
-def _lines(counters: list[Counter]) -> list[str]:
-    return [f"{c.key} {c.amount} {-1 if c.limit is None else c.limit} {c.ttl}" for c in counters]
+def _args(counters: list[Counter]) -> list[str]:
+    args = []
+    for c in counters:
+        args += (c.key, str(c.amount), "-1" if c.limit is None else str(c.limit), str(c.ttl))
+    return args
 
 
 def _values(line: bytes) -> tuple[int, list[int]]:
@@ -157,13 +159,13 @@ class _Link:
 
     def add(self, counters: list[Counter]) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
-        self.wire.batched(ADD, _lines(counters)).add_done_callback(partial(_answered, future))
+        self.wire.batched(ADD, _args(counters)).add_done_callback(partial(_answered, future))
         return future
 
     def settle(self, counters: list[Counter], then) -> None:
         if self.settlement is None:
             self.settlement = _Settlement(self)
-            answer = self.wire.batched(ADD, self.settlement.lines, deferred=True)
+            answer = self.wire.batched(ADD, self.settlement.args, deferred=True)
             answer.add_done_callback(self.settlement.answered)
         self.settlement.join(counters, then)
 
@@ -182,10 +184,10 @@ class _Settlement:
         if then is not None:
             self.thens.append(([c.key for c in counters], then))
 
-    def lines(self) -> list[str]:
+    def args(self) -> list[str]:
         """Called as the batch goes: later settlements wait for the next."""
         self.link.settlement = self.link = None
-        return _lines([Counter(key, amount, None, ttl) for key, (amount, ttl) in self.settled.items()])
+        return _args([Counter(key, amount, None, ttl) for key, (amount, ttl) in self.settled.items()])
 
     def answered(self, answer: asyncio.Future) -> None:
         if answer.cancelled() or answer.exception() is not None:

@@ -75,8 +75,8 @@ async def test_an_unreachable_redis_is_an_os_error():
 
 
 ECHO = """
-local function call(lines, first, n)
-  return n .. ':' .. table.concat({unpack(lines, first, first + n - 1)}, ',')
+local function call(first, n)
+  return n .. ':' .. table.concat({unpack(ARGV, first, first + n - 1)}, ',')
 end
 """
 
