@@ -138,6 +138,13 @@ class LocalCounters:
 REDIS_FAILURES = (RedisReplyError, OSError, RuntimeError)
 
 
+def _unavailable(failure: Exception | None) -> CountersUnavailable:
+    """What a Redis failure (None: a cancelled call) is to the counters' callers."""
+    unavailable = CountersUnavailable(f"Redis failed: {'cancelled' if failure is None else type(failure).__name__}")
+    unavailable.__cause__ = failure
+    return unavailable
+
+
 def _args(counters: list[Counter]) -> list[str]:
     args = []
     for c in counters:
@@ -204,9 +211,7 @@ def _answered(future: asyncio.Future, answer: asyncio.Future) -> None:
         return
     error = None if answer.cancelled() else answer.exception()
     if answer.cancelled() or isinstance(error, REDIS_FAILURES):
-        unavailable = CountersUnavailable(f"Redis failed: {type(error).__name__}")
-        unavailable.__cause__ = error
-        future.set_exception(unavailable)
+        future.set_exception(_unavailable(error))
     elif error is not None:
         future.set_exception(error)
     else:
@@ -238,7 +243,7 @@ class RedisCounters:
         try:
             await self.link().wire.call("SET", key, value, "EX", ttl, "NX")
         except REDIS_FAILURES as failure:
-            raise CountersUnavailable(f"Redis failed: {type(failure).__name__}") from failure
+            raise _unavailable(failure) from failure
 
 
 counters = by_redis_url(RedisCounters, LocalCounters)
