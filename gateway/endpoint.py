@@ -1,8 +1,9 @@
 """Prism's doors: one plain ASGI app that Channels routes every model call to, whatever the operation.
 
 It reads the body, runs the pipeline, relays the provider's answer (streamed or whole, translated
-back where the provider speaks another format) and hands the usage record to the batch writer.
-Nothing here touches the database.
+back where the provider speaks another format) and hands the usage record to the batch writer before
+the response ends: once a client's response has ended, its record is in the spool, even if the process
+is killed at once. Nothing here touches the database.
 """
 
 import logging
@@ -134,22 +135,33 @@ class GatewayEndpoint:
             response = context.response
             headers = _merge(response.headers, context.response_headers) + _ids(context, response.headers) + own_headers
             if response.stream is None:
-                await send_whole(send, response.status, JSON_HEADERS + headers, _body(context))
+                body = _body(context)
+                _usage_add(context)
+                await send_whole(send, response.status, JSON_HEADERS + headers, body)
             else:
                 await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
                 await stream_relay(context, send, receive)
+                _usage_add(context)
+                if not context.metadata.get("client_gone"):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
         except Exception as raised:  # the one place any failure becomes an answer in the door's shape
             context.error = error = _gateway_error(raised, context.request_id)
+            _usage_add(context)
             if streaming:
                 await send({"type": "http.response.body", "body": context.operation.errors.stream_error(error)})
             else:
                 headers = JSON_HEADERS + error.headers + context.response_headers + _ids(context) + own_headers
                 await send_whole(send, error.status_code, headers, context.operation.errors.error_body(error))
         finally:
-            if context.api_key is not None:
-                record = context.metadata["usage_record"] = usage_record(context)  # finishers read it too
-                usage_writer.add(record)
-                request_observe(record, context.api_key.tenant_name)
+            _usage_add(context)
             for finish in context.finishers:
                 await finish(context)
+
+
+def _usage_add(context) -> None:
+    """Hand the request's usage record to the writer (once; finishers read it too)."""
+    if context.api_key is not None and "usage_record" not in context.metadata:
+        record = context.metadata["usage_record"] = usage_record(context)
+        usage_writer.add(record)
+        request_observe(record, context.api_key.tenant_name)

@@ -100,7 +100,7 @@ def _translated(events: bytes, translator) -> bytes:
 
 
 async def stream_relay(context, send, receive) -> None:
-    """Send the provider's stream; on a client disconnect stop reading upstream at once."""
+    """Send the provider's stream, all but the response's end; on a client disconnect stop reading upstream at once."""
     response = context.response
     upstream_format = context.upstream_operation.stream
     relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False), stream_format=upstream_format)
@@ -135,8 +135,6 @@ async def stream_relay(context, send, receive) -> None:
         context.metadata["delivered_whole"] = relay.done
         context.response_data = relay.answer
         context.usage = context.upstream_operation.usage_of(relay.usage) or context.usage or _delivered(context, relay)
-    if not context.metadata.get("client_gone"):
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _delivered(context, relay) -> dict:

@@ -1,5 +1,6 @@
 """Usage survives what happens to a process and what a client sends: kill -9, poison records, dead processes' spools."""
 
+import asyncio
 import json
 import os
 import signal
@@ -70,6 +71,40 @@ def test_kill_9_under_load_loses_no_usage_record(server, upstream, api_key, tran
         restarted.stop()
     assert expected <= set(stored) and len(stored) == len(set(stored))
     assert len(stored) - len(expected) <= len(lost)  # a request can be recorded and its answer lost in the kill
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_request_s_record_is_handed_to_the_writer_before_its_answer_ends(stream, upstream, api_key,
+                                                                                 transactional_db):
+    """So that a process killed once the client has its whole answer has the record in its spool."""
+    from gateway.usage_writer import usage_writer
+    from prism_site.asgi import application
+
+    body = json.dumps({**CHAT, "stream": stream}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+             "headers": [(b"authorization", f"Bearer {api_key}".encode()), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+    requests = [{"type": "http.request", "body": body}]
+    request_id, handed_over = None, None
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client stays
+
+    async def send(message):
+        nonlocal request_id, handed_over
+        if message["type"] == "http.response.start":
+            request_id = dict(message["headers"])[b"x-prism-request-id"].decode()
+        elif not message.get("more_body"):
+            handed_over = request_id in {found["request_id"] for found in usage_writer.pending}
+
+    await application(scope, receive, send)
+    assert request_id and handed_over
+    await usage_writer.flush()  # stored now, in this test's database
+    usage_writer._thread.submit(connections.close_all).result()
 
 
 def test_a_starting_process_takes_over_the_spools_of_dead_processes_only(settings, tmp_path, transactional_db):
