@@ -2,8 +2,8 @@
 
 It reads the body, runs the pipeline, relays the provider's answer (streamed or whole, translated
 back where the provider speaks another format) and hands the usage record to the batch writer before
-the response ends: once a client's response has ended, its record is in the spool, even if the process
-is killed at once. Nothing here touches the database.
+the answer ends (a stream's end event, a whole answer's body): once a client has its whole answer, its
+record is in the spool, even if the process is killed at once. Nothing here touches the database.
 """
 
 import logging
@@ -141,7 +141,7 @@ class GatewayEndpoint:
             else:
                 await send({"type": "http.response.start", "status": response.status, "headers": SSE_HEADERS + headers})
                 streaming = True
-                await stream_relay(context, send, receive)
+                await stream_relay(context, send, receive, ending=_usage_add)
                 _usage_add(context)
                 if not context.metadata.get("client_gone"):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})

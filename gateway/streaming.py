@@ -99,8 +99,10 @@ def _translated(events: bytes, translator) -> bytes:
                     if (data := event_data(event)) is not None)
 
 
-async def stream_relay(context, send, receive) -> None:
-    """Send the provider's stream, all but the response's end; on a client disconnect stop reading upstream at once."""
+async def stream_relay(context, send, receive, ending=None) -> None:
+    """Send the provider's stream, all but the response's end; on a client disconnect stop reading upstream at
+    once. `ending(context)` is called with the stream's usage known, just before the events that end the stream
+    go: the SDKs take the end event for the whole answer, before the response itself ends."""
     response = context.response
     upstream_format = context.upstream_operation.stream
     relay = SSERelay(hide_usage=context.metadata.get("hide_usage", False), stream_format=upstream_format)
@@ -116,6 +118,10 @@ async def stream_relay(context, send, receive) -> None:
             if events:
                 if context.first_byte_at is None:
                     context.first_byte_at = time.perf_counter()
+                if relay.done and ending is not None:
+                    _outcome(context, relay)
+                    ending(context)
+                    ending = None  # once
                 await send({"type": "http.response.body", "body": events, "more_body": True})
         if not relay.done:
             raise UpstreamError("The upstream provider ended the stream early.")
@@ -131,10 +137,15 @@ async def stream_relay(context, send, receive) -> None:
         OPEN_STREAMS.dec()
         watcher.cancel()
         await response.stream.aclose()
-        # A client that hangs up once the stream's end reached it (as the SDKs do) got the whole answer.
-        context.metadata["delivered_whole"] = relay.done
-        context.response_data = relay.answer
-        context.usage = context.upstream_operation.usage_of(relay.usage) or context.usage or _delivered(context, relay)
+        _outcome(context, relay)
+
+
+def _outcome(context, relay) -> None:
+    """What the stream delivered, and its usage: the upstream's count, else an estimate."""
+    # A client that hangs up once the stream's end reached it (as the SDKs do) got the whole answer.
+    context.metadata["delivered_whole"] = relay.done
+    context.response_data = relay.answer
+    context.usage = context.upstream_operation.usage_of(relay.usage) or context.usage or _delivered(context, relay)
 
 
 def _delivered(context, relay) -> dict:

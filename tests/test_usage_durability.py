@@ -98,7 +98,7 @@ async def test_a_request_s_record_is_handed_to_the_writer_before_its_answer_ends
         nonlocal request_id, handed_over
         if message["type"] == "http.response.start":
             request_id = dict(message["headers"])[b"x-prism-request-id"].decode()
-        elif not message.get("more_body"):
+        elif b"[DONE]" in message["body"] if stream else not message.get("more_body"):  # the answer's end
             handed_over = request_id in {found["request_id"] for found in usage_writer.pending}
 
     await application(scope, receive, send)
