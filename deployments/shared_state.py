@@ -41,7 +41,7 @@ local function call(first, n)
   now, lease_until = tonumber(now), tonumber(lease_until)
   local best, best_score, best_probe, best_rpm, soonest, chosen = 0, 0, 0, -1, -1, {}
   for i = 1, (n - 7) / 3 do
-    local at = first + 4 + 3 * i
+    local at = first + 7 + 3 * (i - 1)  -- after the call's seven first arguments
     local rpm, tpm, base = tonumber(ARGV[at]), tonumber(ARGV[at + 1]), ARGV[at + 2]
     local state, in_flight, rpm_key, tpm_key = keys_of(base, minute)
     local s = redis.call('HMGET', state, 'open_until', 'probe_until', 'latency', 'ttft')

@@ -40,15 +40,15 @@ logger = logging.getLogger(__name__)
 ADD = BatchScript("""
 local function call(first, n)
   local refused, values, last = 0, {}, n / 4
+  local function at(i) return first + 4 * (i - 1) end  -- where counter i's key is; its amount, limit, ttl follow
   for i = 1, last do
-    local at = first + 4 * (i - 1)
-    local amount, limit = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-    values[i] = redis.call('INCRBY', ARGV[at], amount)
-    if values[i] == amount then redis.call('EXPIRE', ARGV[at], ARGV[at + 3]) end
+    local amount, limit = tonumber(ARGV[at(i) + 1]), tonumber(ARGV[at(i) + 2])
+    values[i] = redis.call('INCRBY', ARGV[at(i)], amount)
+    if values[i] == amount then redis.call('EXPIRE', ARGV[at(i)], ARGV[at(i) + 3]) end
     if limit >= 0 and amount > 0 and values[i] > limit then
       refused = i
-      for j = 1, i do values[j] = redis.call('DECRBY', ARGV[first + 4 * (j - 1)], ARGV[first + 4 * (j - 1) + 1]) end
-      for j = i + 1, last do values[j] = tonumber(redis.call('GET', ARGV[first + 4 * (j - 1)]) or 0) end
+      for j = 1, i do values[j] = redis.call('DECRBY', ARGV[at(j)], ARGV[at(j) + 1]) end
+      for j = i + 1, last do values[j] = tonumber(redis.call('GET', ARGV[at(j)]) or 0) end
       break
     end
   end
